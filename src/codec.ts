@@ -1,0 +1,324 @@
+/**
+ * Carrying values between threads. Structured clone already carries almost everything
+ * (undefined, NaN, -0, BigInt, Date, RegExp, Map, Set, cycles, typed arrays) and copies
+ * binary data as memory, not text, so most values are posted as they are. Only the few it
+ * cannot carry faithfully are rewritten into tagged plain objects: URL (cloned as `{}`) and
+ * Error (own properties such as `code` are dropped). Values that cannot be carried at all
+ * are refused with the path to them.
+ *
+ * Imported by worker threads: pure functions only.
+ */
+
+import { libraryErrorFromCode } from './errors.js';
+import { classify, Kind, MAX_DEPTH, renderPath, tooDeep, type Segment } from './kinds.js';
+
+/** Marks a tagged object. A user object that happens to own this key is escaped, not misread. */
+const TAG = '\u0000asyncLoad';
+
+type Tagged =
+  | { [TAG]: 'url'; href: string }
+  | { [TAG]: 'error'; error: EncodedError }
+  | { [TAG]: 'escape'; value: Record<string, unknown> };
+
+export interface EncodedError {
+  name: string;
+  message: string;
+  stack: string | undefined;
+  hasCause: boolean;
+  cause: unknown;
+  /** Own enumerable properties other than the standard ones (`code`, `errno`, ...). */
+  props: Record<string, unknown>;
+  /** `AggregateError#errors`. */
+  errors?: unknown[];
+}
+
+/** A value prepared for posting: `encoded` tells the receiver whether to run `decode`. */
+export interface Carried {
+  value: unknown;
+  encoded: boolean;
+}
+
+/**
+ * Checks that `value` can be carried, and rewrites it only if it must be. Throws
+ * UnsendableValueError naming the path (rooted at `root`, for example `result`).
+ */
+export function prepare(value: unknown, root: string): Carried {
+  if (value === null || typeof value !== 'object') {
+    // Fast path for the common scalar result; functions and symbols fall through to classify.
+    if (typeof value !== 'function' && typeof value !== 'symbol') return { value, encoded: false };
+  }
+  if (!needsEncoding(value, root)) return { value, encoded: false };
+  return { value: encode(value, new Map()), encoded: true };
+}
+
+/** Walks `value` once: throws on what cannot be carried; tells whether any part needs rewriting. */
+export function needsEncoding(value: unknown, root: string): boolean {
+  const segments: Segment[] = [];
+  const pathOf = (): string => renderPath(root, segments);
+  const seen = new Set<object>();
+  let found = false;
+
+  const walk = (v: unknown, depth: number): void => {
+    const kind = classify(v, pathOf);
+    if (kind === Kind.Primitive) return;
+    const obj = v as object;
+    if (seen.has(obj)) return;
+    seen.add(obj);
+    if (depth > MAX_DEPTH) throw tooDeep(pathOf());
+    switch (kind) {
+      case Kind.Url:
+      case Kind.Error:
+        found = true;
+        // Errors' own properties can still hold unsendable values: check them too.
+        if (kind === Kind.Error) walkErrorParts(obj as Error, depth);
+        return;
+      case Kind.PlainObject:
+        if (Object.hasOwn(obj, TAG)) found = true;
+        for (const k of Object.keys(obj)) {
+          segments.push(k);
+          walk((obj as Record<string, unknown>)[k], depth + 1);
+          segments.pop();
+        }
+        return;
+      case Kind.Array: {
+        const arr = obj as unknown[];
+        for (let i = 0; i < arr.length; i++) {
+          segments.push(i);
+          walk(arr[i], depth + 1);
+          segments.pop();
+        }
+        return;
+      }
+      case Kind.Map:
+        for (const [k, val] of obj as Map<unknown, unknown>) {
+          segments.push({ raw: '<Map key>' });
+          walk(k, depth + 1);
+          segments.pop();
+          segments.push({ raw: `.get(${describeKey(k)})` });
+          walk(val, depth + 1);
+          segments.pop();
+        }
+        return;
+      case Kind.Set: {
+        let i = 0;
+        for (const item of obj as Set<unknown>) {
+          segments.push({ raw: `<Set item ${i++}>` });
+          walk(item, depth + 1);
+          segments.pop();
+        }
+        return;
+      }
+    }
+  };
+  const walkErrorParts = (error: Error, depth: number): void => {
+    for (const k of Object.keys(error)) {
+      segments.push(k);
+      walk((error as unknown as Record<string, unknown>)[k], depth + 1);
+      segments.pop();
+    }
+    if ('cause' in error) {
+      segments.push('cause');
+      walk(error.cause, depth + 1);
+      segments.pop();
+    }
+  };
+  walk(value, 0);
+  return found;
+}
+
+function describeKey(k: unknown): string {
+  return typeof k === 'string' ? JSON.stringify(k) : typeof k === 'object' && k !== null ? '<object>' : String(k);
+}
+
+const STANDARD_ERROR_KEYS = new Set(['name', 'message', 'stack', 'cause']);
+
+/** Builds the tagged copy. Only called after needsEncoding() accepted the value. */
+function encode(v: unknown, memo: Map<object, unknown>): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  const done = memo.get(v);
+  if (done !== undefined) return done;
+  const kind = classify(v, () => '');
+  switch (kind) {
+    case Kind.Url: {
+      const out = { [TAG]: 'url', href: (v as URL).href };
+      memo.set(v, out);
+      return out;
+    }
+    case Kind.Error:
+      return encodeErrorInto(v as Error, memo);
+    case Kind.PlainObject: {
+      const out: Record<string, unknown> = Object.getPrototypeOf(v) === null ? Object.create(null) : {};
+      memo.set(v, out);
+      for (const k of Object.keys(v)) out[k] = encode((v as Record<string, unknown>)[k], memo);
+      if (Object.hasOwn(v, TAG)) {
+        const escaped = { [TAG]: 'escape', value: out };
+        memo.set(v, escaped);
+        return escaped;
+      }
+      return out;
+    }
+    case Kind.Array: {
+      const arr = v as unknown[];
+      const out: unknown[] = new Array(arr.length);
+      memo.set(v, out);
+      for (let i = 0; i < arr.length; i++) out[i] = encode(arr[i], memo);
+      return out;
+    }
+    case Kind.Map: {
+      const out = new Map();
+      memo.set(v, out);
+      for (const [k, val] of v as Map<unknown, unknown>) out.set(encode(k, memo), encode(val, memo));
+      return out;
+    }
+    case Kind.Set: {
+      const out = new Set();
+      memo.set(v, out);
+      for (const item of v as Set<unknown>) out.add(encode(item, memo));
+      return out;
+    }
+    default:
+      // Date, RegExp, binary: structured clone carries these as they are.
+      return v;
+  }
+}
+
+function encodeErrorInto(error: Error, memo: Map<object, unknown>): Tagged {
+  const encoded: EncodedError = {
+    name: safeString(() => error.name, 'Error'),
+    message: safeString(() => error.message, ''),
+    stack: typeof error.stack === 'string' ? error.stack : undefined,
+    hasCause: 'cause' in error,
+    cause: undefined,
+    props: {},
+  };
+  const out: Tagged = { [TAG]: 'error', error: encoded };
+  memo.set(error, out);
+  if (encoded.hasCause) encoded.cause = encode(error.cause, memo);
+  for (const k of Object.keys(error)) {
+    if (!STANDARD_ERROR_KEYS.has(k)) encoded.props[k] = encode((error as unknown as Record<string, unknown>)[k], memo);
+  }
+  if (error instanceof AggregateError && Array.isArray(error.errors)) {
+    encoded.errors = error.errors.map((e) => encode(e, memo));
+  }
+  return out;
+}
+
+function safeString(read: () => unknown, fallback: string): string {
+  try {
+    const v = read();
+    return typeof v === 'string' ? v : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+/**
+ * Turns a thrown value into something that can be posted, whatever it is: an Error keeps its
+ * class name, message, stack, cause and own properties; any other value is carried as it was
+ * thrown; parts that cannot be carried are replaced by a description rather than lost.
+ */
+export function encodeThrown(thrown: unknown): Carried {
+  try {
+    return prepare(thrown, 'error');
+  } catch (problem) {
+    if (!(thrown instanceof Error)) return prepare(problem, 'error');
+    // The error itself is fine but one of its own properties is not: keep the error, drop that part.
+    const copy = new Error(thrown.message);
+    copy.name = thrown.name;
+    copy.stack = thrown.stack;
+    (copy as Error & { droppedBecause?: string }).droppedBecause = (problem as Error).message;
+    return prepare(copy, 'error');
+  }
+}
+
+const BUILTIN_ERRORS: Record<string, ErrorConstructor | AggregateErrorConstructor> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+  AggregateError,
+};
+
+/** Reverses `encode` in place on the received copy (which structured clone already made). */
+export function decode(value: unknown): unknown {
+  return decodeNode(value, new Map());
+}
+
+function decodeNode(v: unknown, memo: Map<object, unknown>): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  const done = memo.get(v);
+  if (done !== undefined) return done;
+  if (Array.isArray(v)) {
+    memo.set(v, v);
+    for (let i = 0; i < v.length; i++) v[i] = decodeNode(v[i], memo);
+    return v;
+  }
+  if (v instanceof Map) {
+    const entries = [...(v as Map<unknown, unknown>)];
+    memo.set(v, v);
+    v.clear();
+    for (const [k, val] of entries) v.set(decodeNode(k, memo), decodeNode(val, memo));
+    return v;
+  }
+  if (v instanceof Set) {
+    const items = [...(v as Set<unknown>)];
+    memo.set(v, v);
+    v.clear();
+    for (const item of items) v.add(decodeNode(item, memo));
+    return v;
+  }
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return v;
+  const rec = v as Record<string, unknown>;
+  if (Object.hasOwn(rec, TAG)) {
+    const tagged = rec as unknown as Tagged;
+    switch (tagged[TAG]) {
+      case 'url': {
+        const url = new URL(tagged.href);
+        memo.set(v, url);
+        return url;
+      }
+      case 'error':
+        return decodeError(v, tagged.error, memo);
+      case 'escape': {
+        memo.set(v, tagged.value);
+        return decodeFields(tagged.value, memo);
+      }
+    }
+  }
+  memo.set(v, v);
+  return decodeFields(rec, memo);
+}
+
+function decodeFields(rec: Record<string, unknown>, memo: Map<object, unknown>): Record<string, unknown> {
+  for (const k of Object.keys(rec)) rec[k] = decodeNode(rec[k], memo);
+  return rec;
+}
+
+function decodeError(node: object, e: EncodedError, memo: Map<object, unknown>): Error {
+  const code = typeof e.props.code === 'string' ? e.props.code : '';
+  let error = code.startsWith('ERR_ASYNC_LOAD_') ? libraryErrorFromCode(code, e.message, e.props) : undefined;
+  if (!error) {
+    const Ctor = Object.hasOwn(BUILTIN_ERRORS, e.name) ? BUILTIN_ERRORS[e.name] : Error;
+    error = Ctor === AggregateError ? new AggregateError([], e.message) : new (Ctor as ErrorConstructor)(e.message);
+    // A user-defined class cannot be rebuilt here; keep its name so it still reads right.
+    if (error.name !== e.name) Object.defineProperty(error, 'name', { value: e.name, configurable: true, writable: true, enumerable: false });
+  }
+  memo.set(node, error);
+  Object.defineProperty(error, 'stack', { value: e.stack, configurable: true, writable: true, enumerable: false });
+  if (e.hasCause) {
+    Object.defineProperty(error, 'cause', { value: decodeNode(e.cause, memo), configurable: true, writable: true, enumerable: false });
+  }
+  for (const k of Object.keys(e.props)) {
+    if (k === 'code' && error instanceof Error && 'code' in error && code.startsWith('ERR_ASYNC_LOAD_')) continue;
+    (error as unknown as Record<string, unknown>)[k] = decodeNode(e.props[k], memo);
+  }
+  if (e.errors) {
+    Object.defineProperty(error, 'errors', { value: e.errors.map((x) => decodeNode(x, memo)), configurable: true, writable: true, enumerable: false });
+  }
+  return error;
+}
+

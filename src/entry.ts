@@ -1,0 +1,170 @@
+/**
+ * One cache entry: a (function, key, arguments) identity and the state of its runs. Its
+ * fields change only in `dispatch`, and every settled run yields exactly one UpdateEvent.
+ */
+
+import type { Outcome, RunHandle } from './executor.js';
+import type { Registration } from './registration.js';
+import type { Timer } from './timers.js';
+
+export type Status = 'idle' | 'running' | 'complete' | 'error';
+
+export interface LoadState<R> {
+  /** Of the entry's latest run. */
+  status: Status;
+  /** Latest successful value, kept through later errors and refreshes. */
+  value: R | undefined;
+  /** The latest run's error when `status` is 'error', else undefined. */
+  error: unknown;
+  /** Epoch ms when the latest run actually started on a thread. */
+  startedAt?: number;
+  /** Epoch ms when the latest run settled. */
+  finishedAt?: number;
+  /** Runs settled so far for this entry. */
+  runs: number;
+}
+
+/** A settled run, as announced to subscribers. */
+export interface UpdateEvent<R = unknown> {
+  /** The entry's `key` option, if it has one. */
+  key: string | undefined;
+  /** The arguments the entry was called with. */
+  args: readonly unknown[];
+  status: 'complete' | 'error';
+  /** The run's value when complete; else the entry's last good value. */
+  value: R | undefined;
+  /** The run's error when status is 'error'. */
+  error: unknown;
+  /** Epoch ms when the run actually started on a thread (undefined if it never started). */
+  startedAt: number | undefined;
+  /** Epoch ms when it settled. */
+  finishedAt: number;
+  /** finishedAt - startedAt, in milliseconds. */
+  duration: number | undefined;
+  /** Runs settled so far for this entry, this one included. */
+  runs: number;
+}
+
+interface Waiter {
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+export type Action =
+  | { type: 'start'; run: RunHandle }
+  | { type: 'settle'; outcome: Outcome }
+  | { type: 'remove'; error: Error };
+
+export class Entry {
+  readonly text: string;
+  readonly binaries: (ArrayBufferView | ArrayBuffer)[] | undefined;
+  readonly registration: Registration;
+  readonly args: unknown[];
+  /** The arguments as posted: `args` itself, or its codec-encoded copy. */
+  readonly payload: { args: unknown[]; encoded: boolean };
+
+  status: Status = 'idle';
+  value: unknown = undefined;
+  /** The latest settled run's failure; cleared by a success. While set, calls throw it. */
+  failure: { error: unknown } | undefined;
+  run: RunHandle | undefined;
+  startedAt: number | undefined;
+  finishedAt: number | undefined;
+  runs = 0;
+  /** `wait()` callers of the current run. */
+  waiters: Waiter[] = [];
+  refreshTimer: Timer | undefined;
+  /** performance.now() of the last read, for `ttl`. */
+  lastRead = 0;
+  /** True once cleared or evicted: late outcomes of its run are ignored. */
+  removed = false;
+  /** Next entry with the same text but different binary data (a hash collision). */
+  next: Entry | undefined;
+
+  constructor(
+    registration: Registration,
+    text: string,
+    args: unknown[],
+    binaries: (ArrayBufferView | ArrayBuffer)[] | undefined,
+    payload: { args: unknown[]; encoded: boolean },
+  ) {
+    this.registration = registration;
+    this.text = text;
+    this.args = args;
+    this.binaries = binaries;
+    this.payload = payload;
+  }
+
+  /** The one place an entry's state changes. Returns the event a settle produces. */
+  dispatch(action: Action): UpdateEvent | undefined {
+    switch (action.type) {
+      case 'start':
+        this.status = 'running';
+        this.run = action.run;
+        this.startedAt = undefined;
+        this.finishedAt = undefined;
+        return undefined;
+      case 'settle': {
+        const { outcome } = action;
+        const waiters = this.waiters;
+        this.run = undefined;
+        this.waiters = [];
+        this.runs++;
+        this.startedAt = outcome.startedAt;
+        this.finishedAt = outcome.finishedAt;
+        if (outcome.ok) {
+          this.status = 'complete';
+          this.value = outcome.value;
+          this.failure = undefined;
+          for (const w of waiters) w.resolve(outcome.value);
+        } else {
+          this.status = 'error';
+          this.failure = { error: outcome.error };
+          for (const w of waiters) w.reject(outcome.error);
+        }
+        return this.#event();
+      }
+      case 'remove': {
+        const waiters = this.waiters;
+        this.removed = true;
+        this.waiters = [];
+        this.refreshTimer?.cancel();
+        this.refreshTimer = undefined;
+        this.run?.cancel(action.error);
+        for (const w of waiters) w.reject(action.error);
+        return undefined;
+      }
+    }
+  }
+
+  /** Resolves or rejects with the current run's outcome. */
+  waitForRun(): Promise<unknown> {
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  state(): LoadState<unknown> {
+    return {
+      status: this.status,
+      value: this.value,
+      error: this.status === 'error' ? this.failure?.error : undefined,
+      startedAt: this.run ? this.run.startedAt() : this.startedAt,
+      finishedAt: this.finishedAt,
+      runs: this.runs,
+    };
+  }
+
+  #event(): UpdateEvent {
+    const ok = this.status === 'complete';
+    return {
+      key: this.registration.options.key,
+      args: this.args,
+      status: ok ? 'complete' : 'error',
+      value: this.value,
+      error: ok ? undefined : this.failure?.error,
+      startedAt: this.startedAt,
+      finishedAt: this.finishedAt!,
+      duration: this.startedAt === undefined ? undefined : this.finishedAt! - this.startedAt,
+      runs: this.runs,
+    };
+  }
+}

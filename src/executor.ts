@@ -1,0 +1,37 @@
+/**
+ * What the coordinator needs from whatever runs the functions. The Piscina pool is one
+ * implementation; a job-queue executor that runs the same tasks on other machines is another.
+ */
+
+import type { FunctionRef } from './protocol.js';
+
+export interface RunRequest {
+  fn: FunctionRef;
+  args: unknown[];
+  /** True when `args` went through the codec and must be decoded on the other side. */
+  encoded: boolean;
+  /** Milliseconds from the run's actual start; then the run is stopped and fails. */
+  timeout?: number;
+  /** Epoch ms before which the run must not start (keeps refreshes on schedule). */
+  notBefore?: number;
+}
+
+export type Outcome =
+  | { ok: true; value: unknown; startedAt: number; finishedAt: number; arrivedAt?: number }
+  | { ok: false; error: unknown; startedAt: number | undefined; finishedAt: number; arrivedAt?: number };
+
+export interface RunHandle {
+  /** Resolves when the run settles; never rejects (failures are outcomes). */
+  readonly settled: Promise<Outcome>;
+  /** Epoch ms at which the run actually started, or undefined while it waits in the queue. */
+  startedAt(): number | undefined;
+  /** Stops the run (queued or running); it settles with `reason` as its error. */
+  cancel(reason: Error): void;
+}
+
+export interface Executor {
+  /** Starts a run, or throws QueueFullError / LoaderClosedError synchronously. */
+  submit(request: RunRequest): RunHandle;
+  /** Stops every run (they settle with LoaderClosedError) and releases threads. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,75 @@
+/**
+ * Announces settled runs to subscribers in batches. A run settling starts (at most) one timer
+ * for its pollInterval; every run that settles before it fires joins the same batch, and each
+ * listener is called once per batch. Values are readable before this: only announcing waits.
+ */
+
+import type { UpdateEvent } from './entry.js';
+import type { Listener, Registration } from './registration.js';
+import { after } from './timers.js';
+
+interface Batch {
+  events: UpdateEvent[];
+  registrations: Registration[];
+}
+
+export class Notifier {
+  readonly loaderListeners = new Set<Listener>();
+  /** One open batch per pollInterval in use. */
+  readonly #open = new Map<number, Batch>();
+  readonly #onError: (error: Error) => void;
+  #stopped = false;
+
+  constructor(onError: (error: Error) => void) {
+    this.#onError = onError;
+  }
+
+  push(event: UpdateEvent, registration: Registration): void {
+    if (this.#stopped) return;
+    if (this.loaderListeners.size === 0 && registration.listeners.size === 0) return;
+    const interval = registration.pollInterval;
+    let batch = this.#open.get(interval);
+    if (!batch) {
+      const opened: Batch = { events: [], registrations: [] };
+      batch = opened;
+      this.#open.set(interval, opened);
+      const flush = (): void => {
+        if (this.#open.get(interval) === opened) this.#open.delete(interval);
+        this.#deliver(opened);
+      };
+      if (interval === 0) setImmediate(flush);
+      else after(interval, flush);
+    }
+    batch.events.push(event);
+    batch.registrations.push(registration);
+  }
+
+  #deliver(batch: Batch): void {
+    if (this.#stopped) return;
+    for (const listener of this.loaderListeners) this.#call(listener, batch.events);
+    const byRegistration = new Map<Registration, UpdateEvent[]>();
+    batch.registrations.forEach((registration, i) => {
+      if (registration.listeners.size === 0) return;
+      let list = byRegistration.get(registration);
+      if (!list) byRegistration.set(registration, (list = []));
+      list.push(batch.events[i]!);
+    });
+    for (const [registration, events] of byRegistration) {
+      for (const listener of registration.listeners) this.#call(listener, events);
+    }
+  }
+
+  /** A listener that throws must not stop the others, nor reach the host as an uncaught error. */
+  #call(listener: Listener, events: UpdateEvent[]): void {
+    try {
+      listener(events);
+    } catch (error) {
+      this.#onError(error instanceof Error ? error : new Error(`A subscriber threw ${String(error)}`));
+    }
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#open.clear();
+  }
+}

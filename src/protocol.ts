@@ -1,0 +1,42 @@
+/**
+ * The messages between the main thread and a worker thread. Shared by `src/` and `workers/`;
+ * not part of the public API.
+ */
+
+export type FunctionRef =
+  | { kind: 'inline'; source: string }
+  | { kind: 'module'; url: string; exportName: string };
+
+/** Handed to each thread once, at start-up, through Piscina's `workerData`. */
+export interface WorkerSetup {
+  /** Int32 start flags followed by Float64 start times, one pair per slot (see start-slots.ts). */
+  slots: SharedArrayBuffer;
+  slotCount: number;
+}
+
+export interface TaskMessage {
+  fn: FunctionRef;
+  args: unknown[];
+  /** True when `args` went through codec.encode and must be decoded first. */
+  encoded: boolean;
+  /** Where to record the run's actual start; -1 when nobody needs to be told. */
+  slot: number;
+  /** Value to store in the slot's flag, so a reused slot is never mistaken for this run's. */
+  ticket: number;
+  /** A single-slot buffer of this run's own, when the shared one was full. */
+  slotBuffer?: SharedArrayBuffer;
+  /** Epoch ms before which the run must not start: the thread waits out the rest. */
+  notBefore?: number;
+}
+
+interface ResultTiming {
+  /** Epoch ms when the task reached the thread (before any wait for `notBefore`). */
+  arrivedAt: number;
+  startedAt: number;
+  finishedAt: number;
+  threadId: number;
+}
+
+export type ResultMessage =
+  | ({ ok: true; value: unknown; encoded: boolean } & ResultTiming)
+  | ({ ok: false; error: unknown; encoded: boolean } & ResultTiming);
