@@ -31,6 +31,12 @@ function nameHelper<T>(fn: T, name: string): T {
   return fn;
 }
 
+/**
+ * Vite/vitest's SSR transform rewrites `import(x)` into `__vite_ssr_dynamic_import__(x)`; give
+ * such code a real dynamic import so functions written in vitest tests run unchanged.
+ */
+const dynamicImport = (specifier: string): Promise<unknown> => import(specifier);
+
 /** `require` for inline functions, resolving from the app's working directory. */
 const requireFromApp = createRequire(pathToFileURL(`${process.cwd()}/`));
 
@@ -55,8 +61,13 @@ const loaded = new Map<string, Promise<AnyFunction>>();
 function compileInline(source: string): AnyFunction {
   let fn = compiled.get(source);
   if (!fn) {
-    const factory = new Function('__name', 'require', `return (${source}\n);\n//# sourceURL=${SOURCE_URL}`);
-    fn = factory.call(thisTrap, nameHelper, requireFromApp) as AnyFunction;
+    const factory = new Function(
+      '__name',
+      '__vite_ssr_dynamic_import__',
+      'require',
+      `return (${source}\n);\n//# sourceURL=${SOURCE_URL}`,
+    );
+    fn = factory.call(thisTrap, nameHelper, dynamicImport, requireFromApp) as AnyFunction;
     compiled.set(source, fn);
   }
   return fn;

@@ -1,0 +1,36 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, expect } from 'vitest';
+
+/** A file a worker appends one character to per run: counts runs by their side effect. */
+export function runCounter(): { path: string; count: () => number } {
+  const dir = mkdtempSync(join(tmpdir(), 'async-load-test-'));
+  const path = join(dir, 'runs.txt');
+  writeFileSync(path, '');
+  return { path, count: () => readFileSync(path, 'utf8').length };
+}
+
+/** Fails the test if anything reached the host as an unhandled rejection or uncaught exception. */
+export function watchHostErrors(): void {
+  const seen: unknown[] = [];
+  const onError = (error: unknown): void => {
+    seen.push(error);
+  };
+  beforeEach(() => {
+    seen.length = 0;
+    process.on('unhandledRejection', onError);
+    process.on('uncaughtException', onError);
+  });
+  afterEach(() => {
+    process.off('unhandledRejection', onError);
+    process.off('uncaughtException', onError);
+    expect(seen).toEqual([]);
+  });
+  afterAll(() => undefined);
+}
+
+/** Resolves after the current macrotask queue has run once (the event loop got a turn). */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

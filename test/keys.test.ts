@@ -1,0 +1,124 @@
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { UnsendableValueError } from '../src/errors.js';
+import { loadHasher, setHashForTesting } from '../src/hash.js';
+import { deriveKey, keyPrefix, sameBinaries } from '../src/key.js';
+
+const P = keyPrefix(0, undefined);
+const text = (...args: unknown[]): string => deriveKey(P, args)!.text;
+
+beforeAll(() => loadHasher());
+afterEach(() => setHashForTesting());
+
+describe('canonical key text', () => {
+  it('ignores object key order, at any depth', () => {
+    expect(text({ a: 1, b: { c: 2, d: [3] } })).toBe(text({ b: { d: [3], c: 2 }, a: 1 }));
+  });
+
+  it('keeps types apart', () => {
+    const distinct = [
+      [1],
+      ['1'],
+      [1n],
+      [true],
+      [null],
+      [undefined],
+      [],
+      [0],
+      [-0],
+      [NaN],
+      [new Date(0)],
+      [new Date(0).toISOString()],
+      [new Map([['a', 1]])],
+      [{ a: 1 }],
+      [new Set(['a'])],
+      [['a']],
+      [/a/g],
+      ['/a/g'],
+      [new URL('http://x/')],
+      ['http://x/'],
+      [{ a: undefined }],
+      [{}],
+      ['a', 'b'],
+      ['ab'],
+      [new Uint8Array([1])],
+      [new Int8Array([1])],
+    ].map((args) => text(...args));
+    expect(new Set(distinct).size).toBe(distinct.length);
+  });
+
+  it('treats Maps and Sets as unordered collections', () => {
+    expect(text(new Map([['a', 1], ['b', 2]]))).toBe(text(new Map([['b', 2], ['a', 1]])));
+    expect(text(new Set([1, 2]))).toBe(text(new Set([2, 1])));
+    expect(text(new Map([['a', 1]]))).not.toBe(text(new Map([['a', 2]])));
+  });
+
+  it('separates functions and keys through the prefix', () => {
+    expect(deriveKey(keyPrefix(0, undefined), [1])!.text).not.toBe(deriveKey(keyPrefix(1, undefined), [1])!.text);
+    expect(deriveKey(keyPrefix(0, 'a'), [1])!.text).not.toBe(deriveKey(keyPrefix(0, 'b'), [1])!.text);
+    expect(deriveKey(keyPrefix(0, 'a'), [1])!.text).not.toBe(deriveKey(keyPrefix(0, undefined), [1])!.text);
+  });
+
+  it('describes cycles and repeated references without recursing forever', () => {
+    const a: Record<string, unknown> = { x: 1 };
+    a.self = a;
+    const b: Record<string, unknown> = { x: 1 };
+    b.self = b;
+    expect(text(a)).toBe(text(b));
+    expect(text(a)).not.toBe(text({ x: 1, self: { x: 1 } }));
+  });
+
+  it('represents binary data by hash and keeps the data for verification', () => {
+    const k = deriveKey(P, [new Float64Array([1, 2, 3])])!;
+    expect(k.text).toMatch(/AFloat64Array24:[0-9a-f]+;/);
+    expect(k.binaries).toHaveLength(1);
+    expect(text(new Float64Array([1, 2, 3]))).not.toBe(text(new Float64Array([1, 2, 4])));
+  });
+
+  it('compares binary leaves byte for byte', () => {
+    expect(sameBinaries([new Uint8Array([1, 2])], [new Uint8Array([1, 2])])).toBe(true);
+    expect(sameBinaries([new Uint8Array([1, 2])], [new Uint8Array([1, 3])])).toBe(false);
+    expect(sameBinaries([new Uint8Array([1, 2])], undefined)).toBe(false);
+  });
+
+  it('uses the test hook to force collisions', () => {
+    setHashForTesting(() => 'same');
+    expect(text(new Uint8Array([1]))).toBe(text(new Uint8Array([2])));
+  });
+});
+
+describe('refusing what cannot be carried', () => {
+  const refusal = (args: unknown[]): UnsendableValueError => {
+    try {
+      deriveKey(P, args);
+    } catch (error) {
+      return error as UnsendableValueError;
+    }
+    throw new Error('expected a refusal');
+  };
+
+  it('names the path of a function', () => {
+    const error = refusal([{ onDone: () => 1 }]);
+    expect(error).toBeInstanceOf(UnsendableValueError);
+    expect(error.code).toBe('ERR_ASYNC_LOAD_UNSENDABLE_VALUE');
+    expect(error.path).toBe('args[0].onDone');
+    expect(error.message).toContain('args[0].onDone is a function');
+  });
+
+  it('names symbols, WeakMaps, class instances and odd keys', () => {
+    expect(refusal([1, [Symbol('s')]]).path).toBe('args[1][0]');
+    expect(refusal([{ 'a-b': new WeakMap() }]).path).toBe('args[0]["a-b"]');
+    class Point {
+      x = 1;
+    }
+    expect(refusal([{ p: new Point() }]).message).toContain('an instance of Point');
+    expect(refusal([new Map([['k', () => 1]])]).path).toContain('args[0]<Map entry 0>');
+  });
+
+  it('refuses nesting deeper than the limit with a clear error, not a stack overflow', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = { a: deep };
+    const error = refusal([deep]);
+    expect(error).toBeInstanceOf(UnsendableValueError);
+    expect(error.message).toContain('levels deep');
+  });
+});
