@@ -4,7 +4,6 @@
  */
 
 import type { LoadState, UpdateEvent } from './entry.js';
-import { UnsendableFunctionError } from './errors.js';
 import type { Coordinator } from './loader.js';
 import { validateLoadOptions, type LoadOptions } from './options.js';
 import { isModuleTask, toFunctionRef, type ModuleTask } from './task-function.js';
@@ -42,14 +41,16 @@ export function makeAsyncLoad(coordinator: () => Coordinator): AsyncLoad {
       return (fn: unknown) => wrap(coordinator, fn, options);
     }
     // A string, number, ...: refuse it the way an unsendable function is refused.
-    throw new UnsendableFunctionError(
-      `asyncLoad() needs a function, a moduleTask() or an options object, got ${typeof fnOrOptions} ${JSON.stringify(String(fnOrOptions)).slice(0, 60)}. Source text is never run as code.`,
-    );
+    return toFunctionRef(fnOrOptions);
   }
   return asyncLoad as AsyncLoad;
 }
 
-function wrap(coordinator: () => Coordinator, fn: unknown, options: LoadOptions): AsyncLoaded<unknown[], unknown> {
+function wrap(
+  coordinator: () => Coordinator,
+  fn: unknown,
+  options: LoadOptions,
+): AsyncLoaded<unknown[], unknown> {
   const ref = toFunctionRef(fn);
   const core = coordinator();
   const registration = core.register(ref, options);
@@ -58,6 +59,7 @@ function wrap(coordinator: () => Coordinator, fn: unknown, options: LoadOptions)
   loaded.wait = (...args: unknown[]) => core.wait(registration, args);
   loaded.refresh = (...args: unknown[]) => core.refresh(registration, args);
   loaded.clear = (...args: unknown[]) => core.clear(registration, args.length === 0 ? undefined : args);
-  loaded.subscribe = (listener: (events: UpdateEvent<unknown>[]) => void) => core.subscribe(registration.listeners, listener);
-  return loaded as AsyncLoaded<unknown[], unknown>;
+  loaded.subscribe = (listener: (events: UpdateEvent<unknown>[]) => void) =>
+    core.subscribe(registration.listeners, listener);
+  return loaded;
 }

@@ -127,7 +127,11 @@ export function needsEncoding(value: unknown, root: string): boolean {
 }
 
 function describeKey(k: unknown): string {
-  return typeof k === 'string' ? JSON.stringify(k) : typeof k === 'object' && k !== null ? '<object>' : String(k);
+  return typeof k === 'string'
+    ? JSON.stringify(k)
+    : typeof k === 'object' && k !== null
+      ? '<object>'
+      : String(k);
 }
 
 const STANDARD_ERROR_KEYS = new Set(['name', 'message', 'stack', 'cause']);
@@ -195,7 +199,8 @@ function encodeErrorInto(error: Error, memo: Map<object, unknown>): Tagged {
   memo.set(error, out);
   if (encoded.hasCause) encoded.cause = encode(error.cause, memo);
   for (const k of Object.keys(error)) {
-    if (!STANDARD_ERROR_KEYS.has(k)) encoded.props[k] = encode((error as unknown as Record<string, unknown>)[k], memo);
+    if (!STANDARD_ERROR_KEYS.has(k))
+      encoded.props[k] = encode((error as unknown as Record<string, unknown>)[k], memo);
   }
   if (error instanceof AggregateError && Array.isArray(error.errors)) {
     encoded.errors = error.errors.map((e) => encode(e, memo));
@@ -303,22 +308,44 @@ function decodeError(node: object, e: EncodedError, memo: Map<object, unknown>):
   let error = code.startsWith('ERR_ASYNC_LOAD_') ? libraryErrorFromCode(code, e.message, e.props) : undefined;
   if (!error) {
     const Ctor = Object.hasOwn(BUILTIN_ERRORS, e.name) ? BUILTIN_ERRORS[e.name] : Error;
-    error = Ctor === AggregateError ? new AggregateError([], e.message) : new (Ctor as ErrorConstructor)(e.message);
+    error =
+      Ctor === AggregateError ? new AggregateError([], e.message) : new (Ctor as ErrorConstructor)(e.message);
     // A user-defined class cannot be rebuilt here; keep its name so it still reads right.
-    if (error.name !== e.name) Object.defineProperty(error, 'name', { value: e.name, configurable: true, writable: true, enumerable: false });
+    if (error.name !== e.name)
+      Object.defineProperty(error, 'name', {
+        value: e.name,
+        configurable: true,
+        writable: true,
+        enumerable: false,
+      });
   }
   memo.set(node, error);
-  Object.defineProperty(error, 'stack', { value: e.stack, configurable: true, writable: true, enumerable: false });
+  Object.defineProperty(error, 'stack', {
+    value: e.stack,
+    configurable: true,
+    writable: true,
+    enumerable: false,
+  });
   if (e.hasCause) {
-    Object.defineProperty(error, 'cause', { value: decodeNode(e.cause, memo), configurable: true, writable: true, enumerable: false });
+    Object.defineProperty(error, 'cause', {
+      value: decodeNode(e.cause, memo),
+      configurable: true,
+      writable: true,
+      enumerable: false,
+    });
   }
   for (const k of Object.keys(e.props)) {
-    if (k === 'code' && error instanceof Error && 'code' in error && code.startsWith('ERR_ASYNC_LOAD_')) continue;
+    if (k === 'code' && error instanceof Error && 'code' in error && code.startsWith('ERR_ASYNC_LOAD_'))
+      continue;
     (error as unknown as Record<string, unknown>)[k] = decodeNode(e.props[k], memo);
   }
   if (e.errors) {
-    Object.defineProperty(error, 'errors', { value: e.errors.map((x) => decodeNode(x, memo)), configurable: true, writable: true, enumerable: false });
+    Object.defineProperty(error, 'errors', {
+      value: e.errors.map((x) => decodeNode(x, memo)),
+      configurable: true,
+      writable: true,
+      enumerable: false,
+    });
   }
   return error;
 }
-

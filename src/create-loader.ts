@@ -40,7 +40,8 @@ class LoaderImpl implements Loader {
   }
 
   get(key: string): unknown {
-    if (typeof key !== 'string') throw new TypeError(`Expected \`key\` to be a string, got \`${String(key)}\` (${typeof key}).`);
+    if (typeof key !== 'string')
+      throw new TypeError(`Expected \`key\` to be a string, got \`${String(key)}\` (${typeof key}).`);
     return this.#core?.get(key);
   }
 

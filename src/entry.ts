@@ -51,9 +51,7 @@ interface Waiter {
 }
 
 export type Action =
-  | { type: 'start'; run: RunHandle }
-  | { type: 'settle'; outcome: Outcome }
-  | { type: 'remove'; error: Error };
+  { type: 'start'; run: RunHandle } | { type: 'settle'; outcome: Outcome } | { type: 'remove'; error: Error };
 
 export class Entry {
   readonly text: string;

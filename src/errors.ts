@@ -116,7 +116,11 @@ export class CancelledError extends AsyncLoadError {
 }
 
 /** Rebuilds a library error from its code after it crossed a thread boundary. */
-export function libraryErrorFromCode(code: string, message: string, extra: Record<string, unknown>): Error | undefined {
+export function libraryErrorFromCode(
+  code: string,
+  message: string,
+  extra: Record<string, unknown>,
+): Error | undefined {
   let error: AsyncLoadError;
   switch (code) {
     case 'ERR_ASYNC_LOAD_UNSENDABLE_VALUE':

@@ -37,7 +37,8 @@ export function deriveKey(prefix: string, args: readonly unknown[]): DerivedKey 
   if (args.length === 1) {
     // The most common shapes, without allocating a walker.
     const only = args[0];
-    if (typeof only === 'string') return { text: `${prefix}s${only.length}:${only}`, binaries: undefined, needsEncoding: false };
+    if (typeof only === 'string')
+      return { text: `${prefix}s${only.length}:${only}`, binaries: undefined, needsEncoding: false };
     if (typeof only === 'number' && !Object.is(only, -0)) {
       return { text: `${prefix}n${only};`, binaries: undefined, needsEncoding: false };
     }
@@ -68,7 +69,9 @@ export function sameBinaries(
 }
 
 function bytesOf(data: ArrayBufferView | ArrayBuffer): Uint8Array {
-  return ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
+  return ArrayBuffer.isView(data)
+    ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+    : new Uint8Array(data);
 }
 
 class Walker {

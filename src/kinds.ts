@@ -59,8 +59,17 @@ export function classify(value: unknown, path: () => string): Kind {
   if (value instanceof Error) return Kind.Error;
   if (value instanceof ArrayBuffer) return Kind.ArrayBuffer;
   const name = (value as object).constructor?.name ?? 'an object with a custom prototype';
-  if (value instanceof WeakMap || value instanceof WeakSet || value instanceof WeakRef || value instanceof Promise) {
-    throw new UnsendableValueError(path(), `a ${name}`, 'It holds references that only exist on this thread.');
+  if (
+    value instanceof WeakMap ||
+    value instanceof WeakSet ||
+    value instanceof WeakRef ||
+    value instanceof Promise
+  ) {
+    throw new UnsendableValueError(
+      path(),
+      `a ${name}`,
+      'It holds references that only exist on this thread.',
+    );
   }
   if (value instanceof SharedArrayBuffer) {
     throw new UnsendableValueError(

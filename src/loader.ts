@@ -45,7 +45,9 @@ export class Coordinator {
     this.#executor = executor;
     this.#options = options;
     this.#notifier = new Notifier(options.onError);
-    this.#store = new Store(options.maxEntries, options.ttl, (entry) => entry.dispatch({ type: 'remove', error: new CancelledError('the entry was evicted') }));
+    this.#store = new Store(options.maxEntries, options.ttl, (entry) =>
+      entry.dispatch({ type: 'remove', error: new CancelledError('the entry was evicted') }),
+    );
     // Start loading the hasher now so it is ready before the first call with binary data.
     loadHasher().catch(options.onError);
   }
@@ -127,7 +129,9 @@ export class Coordinator {
 
   subscribe(listeners: Set<Listener>, listener: Listener): () => void {
     if (typeof listener !== 'function') {
-      throw new TypeError(`Expected \`listener\` to be a function, got \`${String(listener)}\` (${typeof listener}).`);
+      throw new TypeError(
+        `Expected \`listener\` to be a function, got \`${String(listener)}\` (${typeof listener}).`,
+      );
     }
     listeners.add(listener);
     return () => {
@@ -203,7 +207,8 @@ export class Coordinator {
     this.#store.running(entry);
     const handedOver = now();
     void run.settled.then((outcome) => {
-      if (notBefore !== undefined && outcome.arrivedAt !== undefined) this.#learnLead(outcome.arrivedAt - handedOver);
+      if (notBefore !== undefined && outcome.arrivedAt !== undefined)
+        this.#learnLead(outcome.arrivedAt - handedOver);
       this.#settle(entry, run, outcome);
     });
   }
@@ -215,7 +220,8 @@ export class Coordinator {
     if (outcome.ok && key !== undefined) this.#keyed.set(key, outcome.value);
     this.#store.settled(entry);
     if (entry.removed) return;
-    if (refreshEvery !== undefined && !this.#closed) this.#scheduleRefresh(entry, outcome.startedAt ?? outcome.finishedAt, refreshEvery);
+    if (refreshEvery !== undefined && !this.#closed)
+      this.#scheduleRefresh(entry, outcome.startedAt ?? outcome.finishedAt, refreshEvery);
     this.#notifier.push(event, entry.registration);
   }
 

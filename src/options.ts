@@ -102,7 +102,12 @@ export const DEFAULT_MAX_ENTRIES = 1_000;
 function show(value: unknown): string {
   let text: string;
   try {
-    text = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'bigint' ? `${value}n` : String(value);
+    text =
+      typeof value === 'string'
+        ? JSON.stringify(value)
+        : typeof value === 'bigint'
+          ? `${value}n`
+          : String(value);
   } catch {
     text = Object.prototype.toString.call(value);
   }
@@ -123,7 +128,8 @@ function number(
   rule: { min: number; exclusiveMin?: boolean; integer?: boolean; infinity?: boolean },
 ): number {
   const what = `${rule.integer ? 'an integer' : 'a number'} ${rule.exclusiveMin ? '>' : '>='} ${rule.min}${rule.infinity ? ' (or Infinity)' : ''}`;
-  if (typeof value !== 'number') throw new TypeError(`Expected \`${name}\` to be ${what}, got ${show(value)}.`);
+  if (typeof value !== 'number')
+    throw new TypeError(`Expected \`${name}\` to be ${what}, got ${show(value)}.`);
   const ok =
     !Number.isNaN(value) &&
     (value === Infinity ? rule.infinity === true : Number.isFinite(value)) &&
@@ -148,7 +154,8 @@ export function validateLoadOptions(input: unknown): LoadOptions {
   checkKnown(o, LOAD_OPTIONS, 'asyncLoad()');
   const out: LoadOptions = {};
   if (o.key !== undefined) {
-    if (typeof o.key !== 'string') throw new TypeError(`Expected \`key\` to be a string, got ${show(o.key)}.`);
+    if (typeof o.key !== 'string')
+      throw new TypeError(`Expected \`key\` to be a string, got ${show(o.key)}.`);
     out.key = o.key;
   }
   if (o.pollInterval !== undefined) out.pollInterval = number('pollInterval', o.pollInterval, { min: 0 });
@@ -171,16 +178,26 @@ const LOADER_OPTIONS = [
   'onError',
 ] as const;
 
-const RESOURCE_LIMITS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'] as const;
+const RESOURCE_LIMITS = [
+  'maxOldGenerationSizeMb',
+  'maxYoungGenerationSizeMb',
+  'codeRangeSizeMb',
+  'stackSizeMb',
+] as const;
 
 export function resolveLoaderOptions(input: unknown): ResolvedLoaderOptions {
   const o = plainObject(input, 'createLoader()');
   checkKnown(o, LOADER_OPTIONS, 'createLoader()');
   const threads =
-    o.threads === undefined ? Math.max(1, availableParallelism()) : number('threads', o.threads, { min: 1, integer: true });
-  const minThreads = o.minThreads === undefined ? threads : number('minThreads', o.minThreads, { min: 0, integer: true });
+    o.threads === undefined
+      ? Math.max(1, availableParallelism())
+      : number('threads', o.threads, { min: 1, integer: true });
+  const minThreads =
+    o.minThreads === undefined ? threads : number('minThreads', o.minThreads, { min: 0, integer: true });
   if (minThreads > threads) {
-    throw new RangeError(`Expected \`minThreads\` to be at most \`threads\` (${threads}), got ${show(minThreads)}.`);
+    throw new RangeError(
+      `Expected \`minThreads\` to be at most \`threads\` (${threads}), got ${show(minThreads)}.`,
+    );
   }
   let resourceLimits: ResourceLimits | undefined;
   if (o.resourceLimits !== undefined) {
@@ -188,7 +205,8 @@ export function resolveLoaderOptions(input: unknown): ResolvedLoaderOptions {
     checkKnown(limits, RESOURCE_LIMITS, 'resourceLimits');
     resourceLimits = {};
     for (const name of RESOURCE_LIMITS) {
-      if (limits[name] !== undefined) resourceLimits[name] = number(`resourceLimits.${name}`, limits[name], { min: 0, exclusiveMin: true });
+      if (limits[name] !== undefined)
+        resourceLimits[name] = number(`resourceLimits.${name}`, limits[name], { min: 0, exclusiveMin: true });
     }
   }
   if (o.onError !== undefined && typeof o.onError !== 'function') {
@@ -197,16 +215,23 @@ export function resolveLoaderOptions(input: unknown): ResolvedLoaderOptions {
   return {
     threads,
     minThreads,
-    idleTimeout: o.idleTimeout === undefined ? 60_000 : number('idleTimeout', o.idleTimeout, { min: 0, infinity: true }),
-    maxQueue: o.maxQueue === undefined ? Infinity : number('maxQueue', o.maxQueue, { min: 0, integer: true, infinity: true }),
+    idleTimeout:
+      o.idleTimeout === undefined ? 60_000 : number('idleTimeout', o.idleTimeout, { min: 0, infinity: true }),
+    maxQueue:
+      o.maxQueue === undefined
+        ? Infinity
+        : number('maxQueue', o.maxQueue, { min: 0, integer: true, infinity: true }),
     resourceLimits,
     maxEntries:
       o.maxEntries === undefined
         ? DEFAULT_MAX_ENTRIES
         : number('maxEntries', o.maxEntries, { min: 1, integer: true, infinity: true }),
-    ttl: o.ttl === undefined ? Infinity : number('ttl', o.ttl, { min: 0, exclusiveMin: true, infinity: true }),
+    ttl:
+      o.ttl === undefined ? Infinity : number('ttl', o.ttl, { min: 0, exclusiveMin: true, infinity: true }),
     pollInterval:
-      o.pollInterval === undefined ? DEFAULT_POLL_INTERVAL : number('pollInterval', o.pollInterval, { min: 0 }),
+      o.pollInterval === undefined
+        ? DEFAULT_POLL_INTERVAL
+        : number('pollInterval', o.pollInterval, { min: 0 }),
     onError: (o.onError as ((error: Error) => void) | undefined) ?? defaultOnError,
   };
 }

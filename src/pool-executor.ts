@@ -8,7 +8,13 @@ import { Piscina } from 'piscina';
 import type { ResourceLimits } from 'node:worker_threads';
 import { now } from './clock.js';
 import { decode } from './codec.js';
-import { CancelledError, LoaderClosedError, QueueFullError, TimeoutError, WorkerCrashedError } from './errors.js';
+import {
+  CancelledError,
+  LoaderClosedError,
+  QueueFullError,
+  TimeoutError,
+  WorkerCrashedError,
+} from './errors.js';
 import type { Executor, Outcome, RunHandle, RunRequest } from './executor.js';
 import type { ResultMessage, TaskMessage, WorkerSetup } from './protocol.js';
 import { StartSlots } from './start-slots.js';
@@ -105,7 +111,11 @@ export class PoolExecutor implements Executor {
 
     const settled = this.#pool.run(message, { signal: controller.signal }).then(
       (result): Outcome => {
-        const value = result.encoded ? decode(result.ok ? result.value : result.error) : result.ok ? result.value : result.error;
+        const value = result.encoded
+          ? decode(result.ok ? result.value : result.error)
+          : result.ok
+            ? result.value
+            : result.error;
         const { arrivedAt, startedAt, finishedAt } = result;
         return result.ok
           ? { ok: true, value, arrivedAt, startedAt, finishedAt }
@@ -154,10 +164,13 @@ function crashError(error: unknown): Error {
   const exit = EXIT_CODE.exec(message);
   if (exit) {
     const exitCode = Number(exit[1]);
-    return new WorkerCrashedError(`The worker thread exited with code ${exitCode} while running the function.`, {
-      exitCode,
-      cause: error,
-    });
+    return new WorkerCrashedError(
+      `The worker thread exited with code ${exitCode} while running the function.`,
+      {
+        exitCode,
+        cause: error,
+      },
+    );
   }
   if ((error as { code?: unknown } | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
     return new WorkerCrashedError(
@@ -167,4 +180,3 @@ function crashError(error: unknown): Error {
   }
   return new WorkerCrashedError(`The worker thread crashed: ${message}`, { cause: error });
 }
-

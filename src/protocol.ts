@@ -4,8 +4,7 @@
  */
 
 export type FunctionRef =
-  | { kind: 'inline'; source: string }
-  | { kind: 'module'; url: string; exportName: string };
+  { kind: 'inline'; source: string } | { kind: 'module'; url: string; exportName: string };
 
 /** Handed to each thread once, at start-up, through Piscina's `workerData`. */
 export interface WorkerSetup {

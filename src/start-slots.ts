@@ -29,11 +29,20 @@ function flagBytes(count: number): number {
 }
 
 export function views(buffer: SharedArrayBuffer, count: number): { flags: Int32Array; times: Float64Array } {
-  return { flags: new Int32Array(buffer, 0, count), times: new Float64Array(buffer, flagBytes(count), count) };
+  return {
+    flags: new Int32Array(buffer, 0, count),
+    times: new Float64Array(buffer, flagBytes(count), count),
+  };
 }
 
 /** Worker side: records that the run holding `index`/`ticket` has started at `at`. */
-export function markStarted(flags: Int32Array, times: Float64Array, index: number, ticket: number, at: number): void {
+export function markStarted(
+  flags: Int32Array,
+  times: Float64Array,
+  index: number,
+  ticket: number,
+  at: number,
+): void {
   times[index] = at;
   // The store publishes the time written above (sequentially consistent).
   Atomics.store(flags, index, ticket);

@@ -37,11 +37,14 @@ export function moduleTask<F extends (...args: any[]) => unknown = (...args: unk
   exportName = 'default',
 ): ModuleTask<Parameters<F>, Awaited<ReturnType<F>>> {
   if (typeof exportName !== 'string' || exportName === '') {
-    throw new TypeError(`Expected \`exportName\` to be a non-empty string, got \`${String(exportName)}\` (${typeof exportName}).`);
+    throw new TypeError(
+      `Expected \`exportName\` to be a non-empty string, got \`${String(exportName)}\` (${typeof exportName}).`,
+    );
   }
   let url: string;
   if (moduleUrlOrPath instanceof URL) url = moduleUrlOrPath.href;
-  else if (typeof moduleUrlOrPath === 'string' && /^(file|data):/.test(moduleUrlOrPath)) url = moduleUrlOrPath;
+  else if (typeof moduleUrlOrPath === 'string' && /^(file|data):/.test(moduleUrlOrPath))
+    url = moduleUrlOrPath;
   else if (typeof moduleUrlOrPath === 'string' && moduleUrlOrPath !== '') {
     url = pathToFileURL(isAbsolute(moduleUrlOrPath) ? moduleUrlOrPath : resolve(moduleUrlOrPath)).href;
   } else {
@@ -53,7 +56,9 @@ export function moduleTask<F extends (...args: any[]) => unknown = (...args: unk
 }
 
 export function isModuleTask(value: unknown): value is ModuleTask {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[MODULE_TASK] === true;
+  return (
+    typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[MODULE_TASK] === true
+  );
 }
 
 /** The text that identifies the function in cache keys. */
@@ -62,13 +67,15 @@ export function functionIdentity(ref: FunctionRef): string {
 }
 
 const NATIVE = /\{\s*\[native code\]\s*\}\s*$/;
-const ADVICE = 'Pass a plain function or arrow function written in your code, or use moduleTask() for one in a module.';
+const ADVICE =
+  'Pass a plain function or arrow function written in your code, or use moduleTask() for one in a module.';
 
 /** Checks an inline function can be sent as source and compiled on a thread; returns its reference. */
 export function toFunctionRef(fn: unknown): FunctionRef {
   if (isModuleTask(fn)) return { kind: 'module', url: fn.url, exportName: fn.exportName };
   if (typeof fn !== 'function') {
-    const shown = typeof fn === 'string' ? `the string ${JSON.stringify(fn.slice(0, 40))}` : `${typeof fn} ${String(fn)}`;
+    const shown =
+      typeof fn === 'string' ? `the string ${JSON.stringify(fn.slice(0, 40))}` : `${typeof fn} ${String(fn)}`;
     throw new UnsendableFunctionError(
       `asyncLoad() needs a function or a moduleTask(), got ${shown}. Source text is never run as code. ${ADVICE}`,
     );
@@ -78,7 +85,9 @@ export function toFunctionRef(fn: unknown): FunctionRef {
   const label = fn.name ? `\`${fn.name}\`` : 'the function';
   if (NATIVE.test(source)) {
     const what = fn.name.startsWith('bound ') ? 'a bound function' : 'a built-in (native) function';
-    throw new UnsendableFunctionError(`${label} is ${what}, whose source cannot be sent to a thread. ${ADVICE}`);
+    throw new UnsendableFunctionError(
+      `${label} is ${what}, whose source cannot be sent to a thread. ${ADVICE}`,
+    );
   }
   if (/^class\b/.test(source)) {
     throw new UnsendableFunctionError(`${label} is a class; asyncLoad() runs functions. ${ADVICE}`);
@@ -90,7 +99,9 @@ export function toFunctionRef(fn: unknown): FunctionRef {
     );
   }
   if (/^(get|set)\s+[\w$[]/.test(source) && !compiles(source)) {
-    throw new UnsendableFunctionError(`${label} is a getter or setter, not a function that can be called with arguments. ${ADVICE}`);
+    throw new UnsendableFunctionError(
+      `${label} is a getter or setter, not a function that can be called with arguments. ${ADVICE}`,
+    );
   }
   return { kind: 'inline', source: compilableSource(source, label) };
 }

@@ -201,7 +201,9 @@ describe('inline functions', () => {
 describe('arguments that cannot be carried', () => {
   it('throw at call time naming the path, and start no run', async () => {
     const runs = runCounter();
-    const load = loader.asyncLoad((file: string, _o: unknown) => require('node:fs').appendFileSync(file, 'x'));
+    const load = loader.asyncLoad((file: string, _o: unknown) =>
+      require('node:fs').appendFileSync(file, 'x'),
+    );
     expect(() => load(runs.path, { onDone: () => 1 })).toThrow(UnsendableValueError);
     expect(() => load(runs.path, { onDone: () => 1 })).toThrow('args[1].onDone is a function');
     await expect(load.wait(runs.path, [Symbol('s')])).rejects.toThrow('args[1][0] is a symbol');

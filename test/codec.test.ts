@@ -25,9 +25,12 @@ describe('carrying values between threads', () => {
   });
 
   it('carries URLs, Maps and Sets of them, and cycles', () => {
-    const value: Record<string, unknown> = { u: new URL('http://h/p?q=1'), m: new Map([[new URL('http://k/'), new Set([1])]]) };
+    const value: Record<string, unknown> = {
+      u: new URL('http://h/p?q=1'),
+      m: new Map([[new URL('http://k/'), new Set([1])]]),
+    };
     value.self = value;
-    const back = carry(value) as typeof value;
+    const back = carry(value);
     expect(back.u).toBeInstanceOf(URL);
     expect((back.u as URL).href).toBe('http://h/p?q=1');
     expect([...(back.m as Map<URL, Set<number>>).keys()][0]).toBeInstanceOf(URL);
@@ -93,7 +96,9 @@ describe('carrying values between threads', () => {
   });
 
   it('refuses a result that cannot be carried, naming where it is', () => {
-    expect(() => prepare({ items: [1, { render: () => 1 }] }, 'result')).toThrow('result.items[1].render is a function');
+    expect(() => prepare({ items: [1, { render: () => 1 }] }, 'result')).toThrow(
+      'result.items[1].render is a function',
+    );
     expect(() => prepare(new WeakMap(), 'result')).toThrow(UnsendableValueError);
   });
 

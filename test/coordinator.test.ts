@@ -17,7 +17,9 @@ async function settleMicrotasks(): Promise<void> {
 
 beforeEach(async () => {
   await loadHasher();
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'Date', 'performance'] });
+  vi.useFakeTimers({
+    toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'Date', 'performance'],
+  });
 });
 afterEach(() => {
   vi.useRealTimers();
@@ -83,7 +85,9 @@ describe('refreshEvery', () => {
       starts.push(executor.last.started!);
       await vi.advanceTimersByTimeAsync(30);
       executor.last.succeed(i);
-      await vi.advanceTimersByTimeAsync(Math.max(0, starts[i]! + 100 - 0.5 - performance.timeOrigin - performance.now()));
+      await vi.advanceTimersByTimeAsync(
+        Math.max(0, starts[i]! + 100 - 0.5 - performance.timeOrigin - performance.now()),
+      );
     }
     expect(starts[20]! - starts[0]!).toBeCloseTo(2000, 0);
   });
@@ -123,7 +127,12 @@ describe('pollInterval', () => {
     executor.last.succeed('x');
     await vi.advanceTimersByTimeAsync(0);
     expect(listener).toHaveBeenCalledTimes(1);
-    expect(listener.mock.calls[0]![0][0]).toMatchObject({ status: 'complete', value: 'x', args: [1], runs: 1 });
+    expect(listener.mock.calls[0]![0][0]).toMatchObject({
+      status: 'complete',
+      value: 'x',
+      args: [1],
+      runs: 1,
+    });
   });
 
   it('a listener that throws reaches onError, and the others still run', async () => {
@@ -188,7 +197,7 @@ describe('clear()', () => {
     expect(core.state(reg, [1]).status).toBe('idle');
   });
 
-  it('without arguments forgets all of the function\'s entries and no other function\'s', async () => {
+  it("without arguments forgets all of the function's entries and no other function's", async () => {
     const { core, executor } = fakeCoordinator();
     const one = core.register(fn, {});
     const other = core.register({ kind: 'inline', source: '(a) => a * 2' }, {});

@@ -47,13 +47,29 @@ describe('canonical key text', () => {
   });
 
   it('treats Maps and Sets as unordered collections', () => {
-    expect(text(new Map([['a', 1], ['b', 2]]))).toBe(text(new Map([['b', 2], ['a', 1]])));
+    expect(
+      text(
+        new Map([
+          ['a', 1],
+          ['b', 2],
+        ]),
+      ),
+    ).toBe(
+      text(
+        new Map([
+          ['b', 2],
+          ['a', 1],
+        ]),
+      ),
+    );
     expect(text(new Set([1, 2]))).toBe(text(new Set([2, 1])));
     expect(text(new Map([['a', 1]]))).not.toBe(text(new Map([['a', 2]])));
   });
 
   it('separates functions and keys through the prefix', () => {
-    expect(deriveKey(keyPrefix(0, undefined), [1])!.text).not.toBe(deriveKey(keyPrefix(1, undefined), [1])!.text);
+    expect(deriveKey(keyPrefix(0, undefined), [1])!.text).not.toBe(
+      deriveKey(keyPrefix(1, undefined), [1])!.text,
+    );
     expect(deriveKey(keyPrefix(0, 'a'), [1])!.text).not.toBe(deriveKey(keyPrefix(0, 'b'), [1])!.text);
     expect(deriveKey(keyPrefix(0, 'a'), [1])!.text).not.toBe(deriveKey(keyPrefix(0, undefined), [1])!.text);
   });

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createLoader } from '../src/index.js';
-import { DEFAULT_MAX_ENTRIES, DEFAULT_POLL_INTERVAL, resolveLoaderOptions, validateLoadOptions } from '../src/options.js';
+import {
+  DEFAULT_MAX_ENTRIES,
+  DEFAULT_POLL_INTERVAL,
+  resolveLoaderOptions,
+  validateLoadOptions,
+} from '../src/options.js';
 
 describe('asyncLoad() options', () => {
   const bad: [string, unknown, typeof TypeError | typeof RangeError][] = [
@@ -26,7 +31,9 @@ describe('asyncLoad() options', () => {
   });
 
   it('refuses unknown option names', () => {
-    expect(() => validateLoadOptions({ refreshevery: 10 })).toThrow(/Unknown asyncLoad\(\) option `refreshevery`/);
+    expect(() => validateLoadOptions({ refreshevery: 10 })).toThrow(
+      /Unknown asyncLoad\(\) option `refreshevery`/,
+    );
   });
 
   it('refuses options that are not an object', () => {
@@ -69,8 +76,12 @@ describe('createLoader() options', () => {
   });
 
   it('names nested resource limits', () => {
-    expect(() => createLoader({ resourceLimits: { maxOldGenerationSizeMb: -1 } })).toThrow('`resourceLimits.maxOldGenerationSizeMb`');
-    expect(() => createLoader({ resourceLimits: { heap: 1 } as never })).toThrow('Unknown resourceLimits option `heap`');
+    expect(() => createLoader({ resourceLimits: { maxOldGenerationSizeMb: -1 } })).toThrow(
+      '`resourceLimits.maxOldGenerationSizeMb`',
+    );
+    expect(() => createLoader({ resourceLimits: { heap: 1 } as never })).toThrow(
+      'Unknown resourceLimits option `heap`',
+    );
   });
 
   it('refuses minThreads above threads and unknown names', () => {

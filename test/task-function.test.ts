@@ -14,11 +14,22 @@ const refusal = (fn: unknown): UnsendableFunctionError => {
 describe('which functions can be sent', () => {
   it('sends arrow, plain and async functions as their source', () => {
     expect(toFunctionRef((a: number) => a + 1)).toMatchObject({ kind: 'inline' });
-    expect(toFunctionRef(async function load(x: string) { return x; })).toMatchObject({ kind: 'inline' });
+    expect(
+      toFunctionRef(async function load(x: string) {
+        return x;
+      }),
+    ).toMatchObject({ kind: 'inline' });
   });
 
   it('rewrites method shorthand into a function expression', () => {
-    const obj = { build(x: number) { return x * 2; }, async fetch(x: number) { return x; } };
+    const obj = {
+      build(x: number) {
+        return x * 2;
+      },
+      async fetch(x: number) {
+        return x;
+      },
+    };
     const ref = toFunctionRef(obj.build);
     expect(ref.kind === 'inline' && ref.source.startsWith('function build(')).toBe(true);
     const asyncRef = toFunctionRef(obj.fetch);
@@ -34,11 +45,23 @@ describe('which functions can be sent', () => {
 
   it.each([
     ['a native function', Math.max, 'built-in (native) function'],
-    ['a bound function', function f(this: unknown) { return this; }.bind(null), 'bound function'],
+    [
+      'a bound function',
+      function f(this: unknown) {
+        return this;
+      }.bind(null),
+      'bound function',
+    ],
     ['a class', class Report {}, 'is a class'],
     ['a string', 'a => a + 1', 'got the string'],
     ['a number', 5, 'needs a function'],
-    ['a generator', function* gen() { yield 1; }, 'generator'],
+    [
+      'a generator',
+      function* gen() {
+        yield 1;
+      },
+      'generator',
+    ],
   ])('refuses %s with a clear error', (_what, fn, message) => {
     const error = refusal(fn);
     expect(error).toBeInstanceOf(UnsendableFunctionError);
@@ -47,12 +70,23 @@ describe('which functions can be sent', () => {
   });
 
   it('refuses a getter', () => {
-    const getter = Object.getOwnPropertyDescriptor({ get total() { return 1; } }, 'total')!.get;
+    const getter = Object.getOwnPropertyDescriptor(
+      {
+        get total() {
+          return 1;
+        },
+      },
+      'total',
+    )!.get;
     expect(refusal(getter).message).toContain('getter or setter');
   });
 
   it('refuses a computed-name method whose source does not parse alone', () => {
-    const obj = { ['comp' + 'uted'](x: number) { return x; } };
+    const obj = {
+      ['comp' + 'uted'](x: number) {
+        return x;
+      },
+    };
     expect(refusal(obj.computed).message).toContain('does not parse');
   });
 });

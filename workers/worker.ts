@@ -79,8 +79,7 @@ async function loadExport(ref: Extract<FunctionRef, { kind: 'module' }>): Promis
   if (!pending) {
     pending = import(ref.url).then((mod: Record<string, unknown>) => {
       const viaDefault = mod.default as Record<string, unknown> | undefined;
-      const exported =
-        ref.exportName in mod ? mod[ref.exportName] : (viaDefault as Record<string, unknown> | undefined)?.[ref.exportName];
+      const exported = ref.exportName in mod ? mod[ref.exportName] : viaDefault?.[ref.exportName];
       if (typeof exported !== 'function') {
         throw new UnsendableFunctionError(
           `${ref.url} has no exported function \`${ref.exportName}\` (its exports: ${Object.keys(mod).join(', ') || 'none'}).`,
@@ -107,7 +106,8 @@ function explain(error: unknown): unknown {
   if (!(error instanceof ReferenceError)) return error;
   const missing = /^(\S+) is not defined$/.exec(error.message);
   const firstFrame = error.stack?.split('\n').find((line) => line.trimStart().startsWith('at '));
-  if (missing?.[1] && firstFrame?.includes(SOURCE_URL)) return new OuterScopeError(missing[1], { cause: error });
+  if (missing?.[1] && firstFrame?.includes(SOURCE_URL))
+    return new OuterScopeError(missing[1], { cause: error });
   return error;
 }
 
@@ -123,10 +123,26 @@ export default async function run(task: TaskMessage): Promise<ResultMessage> {
     const value = await fn.apply(thisTrap, args);
     const finishedAt = now();
     const carried = prepare(value, 'result');
-    return { ok: true, value: carried.value, encoded: carried.encoded, arrivedAt, startedAt, finishedAt, threadId };
+    return {
+      ok: true,
+      value: carried.value,
+      encoded: carried.encoded,
+      arrivedAt,
+      startedAt,
+      finishedAt,
+      threadId,
+    };
   } catch (error) {
     const finishedAt = now();
     const carried = encodeThrown(explain(error));
-    return { ok: false, error: carried.value, encoded: carried.encoded, arrivedAt, startedAt, finishedAt, threadId };
+    return {
+      ok: false,
+      error: carried.value,
+      encoded: carried.encoded,
+      arrivedAt,
+      startedAt,
+      finishedAt,
+      threadId,
+    };
   }
 }

@@ -1,0 +1,107 @@
+/**
+ * The published tarball, installed into fresh projects: imported from an ES module, required
+ * from CommonJS, run from TypeScript through tsx with an inline arrow function, and type-checked
+ * under `tsc --strict`.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const bin = (name: string): string => join(repo, 'node_modules', '.bin', name);
+let project = '';
+
+function sh(cmd: string, args: string[], cwd: string): string {
+  return execFileSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 180_000,
+  });
+}
+
+beforeAll(() => {
+  const work = mkdtempSync(join(tmpdir(), 'async-load-pack-'));
+  sh('npm', ['pack', '--pack-destination', work, '--silent'], repo);
+  const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'))!;
+  project = join(work, 'app');
+  mkdirSync(project);
+  writeFileSync(
+    join(project, 'package.json'),
+    JSON.stringify({ name: 'app', version: '1.0.0', private: true }),
+  );
+  sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', join(work, tarball)], project);
+}, 240_000);
+
+afterAll(() => {
+  if (project) rmSync(join(project, '..'), { recursive: true, force: true });
+});
+
+describe('the packed tarball', () => {
+  it('ships the compiled library and worker', () => {
+    const files = readdirSync(join(project, 'node_modules', 'async-load', 'dist'));
+    expect(files.sort()).toEqual(['src', 'workers']);
+  });
+
+  it('works from an ES module', () => {
+    writeFileSync(
+      join(project, 'esm.mjs'),
+      `import { asyncLoad, defaultLoader } from 'async-load';
+const square = asyncLoad((n) => n * n);
+console.log(square(4), await square.wait(4), square(4));
+await defaultLoader.close();`,
+    );
+    expect(sh(process.execPath, ['esm.mjs'], project).trim()).toBe('undefined 16 16');
+  });
+
+  it('works from CommonJS', () => {
+    writeFileSync(
+      join(project, 'cjs.cjs'),
+      `const { createLoader, TimeoutError } = require('async-load');
+const loader = createLoader({ threads: 1 });
+const up = loader.asyncLoad((s) => s.toUpperCase());
+up.wait('ok').then(async (v) => { console.log(v, typeof TimeoutError); await loader.close(); });`,
+    );
+    expect(sh(process.execPath, ['cjs.cjs'], project).trim()).toBe('OK function');
+  });
+
+  it('runs an inline arrow function from a .ts file under tsx, and type-checks under tsc --strict', () => {
+    writeFileSync(
+      join(project, 'main.ts'),
+      `import { createLoader, type AsyncLoaded, type LoadState } from 'async-load';
+const loader = createLoader({ threads: 1, maxEntries: 100 });
+const total: AsyncLoaded<[number[]], number> = loader.asyncLoad((xs: number[]) => xs.reduce((a, b) => a + b, 0), { refreshEvery: 60_000 });
+const first: number | undefined = total([1, 2, 3]);
+const value: number = await total.wait([1, 2, 3]);
+const state: LoadState<number> = total.state([1, 2, 3]);
+console.log(first, value, state.status);
+await loader.close();
+`,
+    );
+    writeFileSync(
+      join(project, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          noEmit: true,
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          skipLibCheck: false,
+          types: ['node'],
+          typeRoots: [join(repo, 'node_modules', '@types')],
+        },
+        files: ['main.ts'],
+      }),
+    );
+    writeFileSync(
+      join(project, 'package.json'),
+      JSON.stringify({ name: 'app', version: '1.0.0', private: true, type: 'module' }),
+    );
+    expect(sh(bin('tsx'), ['main.ts'], project).trim()).toBe('undefined 6 complete');
+    expect(() => sh(bin('tsc'), ['-p', 'tsconfig.json'], project)).not.toThrow();
+  });
+});
