@@ -102,7 +102,9 @@ const server = createServer((req, res) => {
     // throws when the latest run failed; the snapshot below carries that error to the page.
     try {
       refreshData(x, SLEEP_MS, FAULT_DIR);
-    } catch {}
+    } catch {
+      // Shown through the snapshot.
+    }
     send(client, 'run', snapshot(x));
     return;
   }
