@@ -8,7 +8,7 @@ export type FunctionRef =
 
 /** Handed to each thread once, at start-up, through Piscina's `workerData`. */
 export interface WorkerSetup {
-  /** Int32 start flags followed by Float64 start times, one pair per slot (see start-slots.ts). */
+  /** The start slots (see start-slots.ts). */
   slots: SharedArrayBuffer;
   slotCount: number;
 }
@@ -18,12 +18,10 @@ export interface TaskMessage {
   args: unknown[];
   /** True when `args` went through codec.encode and must be decoded first. */
   encoded: boolean;
-  /** Where to record the run's actual start; -1 when nobody needs to be told. */
+  /** Where to record the run's actual start. */
   slot: number;
   /** Value to store in the slot's flag, so a reused slot is never mistaken for this run's. */
   ticket: number;
-  /** A single-slot buffer of this run's own, when the shared one was full. */
-  slotBuffer?: SharedArrayBuffer;
   /** Epoch ms before which the run must not start: the thread waits out the rest. */
   notBefore?: number;
 }
@@ -33,9 +31,10 @@ interface ResultTiming {
   arrivedAt: number;
   startedAt: number;
   finishedAt: number;
-  threadId: number;
 }
 
 export type ResultMessage =
   | ({ ok: true; value: unknown; encoded: boolean } & ResultTiming)
-  | ({ ok: false; error: unknown; encoded: boolean } & ResultTiming);
+  | ({ ok: false; error: unknown; encoded: boolean } & ResultTiming)
+  /** The main thread cancelled the run before it started: nothing ran. */
+  | { skipped: true };

@@ -11,12 +11,12 @@ import { now } from '../src/clock.js';
 import { decode, encodeThrown, prepare } from '../src/codec.js';
 import { OuterScopeError, UnsendableFunctionError } from '../src/errors.js';
 import type { FunctionRef, ResultMessage, TaskMessage, WorkerSetup } from '../src/protocol.js';
-import { markStarted, views } from '../src/start-slots.js';
+import { claimStart, slotViews } from '../src/start-slots.js';
 
 type AnyFunction = (...args: unknown[]) => unknown;
 
 const setup = workerData as WorkerSetup;
-const shared = views(setup.slots, setup.slotCount);
+const slots = slotViews(setup.slots, setup.slotCount);
 
 /** Marks frames of inline functions in stacks, so a ReferenceError can be traced to them. */
 const SOURCE_URL = 'async-load-inline-function';
@@ -115,8 +115,7 @@ export default async function run(task: TaskMessage): Promise<ResultMessage> {
   const arrivedAt = now();
   if (task.notBefore !== undefined) startAt(task.notBefore);
   const startedAt = now();
-  const slot = task.slotBuffer ? views(task.slotBuffer, 1) : shared;
-  markStarted(slot.flags, slot.times, task.slot, task.ticket, startedAt);
+  if (!claimStart(slots, task.slot, task.ticket, threadId, startedAt)) return { skipped: true };
   try {
     const fn = task.fn.kind === 'inline' ? compileInline(task.fn.source) : await loadExport(task.fn);
     const args = task.encoded ? (decode(task.args) as unknown[]) : task.args;
@@ -130,7 +129,6 @@ export default async function run(task: TaskMessage): Promise<ResultMessage> {
       arrivedAt,
       startedAt,
       finishedAt,
-      threadId,
     };
   } catch (error) {
     const finishedAt = now();
@@ -142,7 +140,6 @@ export default async function run(task: TaskMessage): Promise<ResultMessage> {
       arrivedAt,
       startedAt,
       finishedAt,
-      threadId,
     };
   }
 }
