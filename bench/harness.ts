@@ -19,7 +19,11 @@ export function percentile(samples: number[], p: number): number {
 }
 
 /** Runs `once` `warmup` times unmeasured, then `repeats` times; each call returns its own measurement. */
-export async function repeat(once: (round: number) => Promise<number> | number, repeats: number, warmup = 1): Promise<Stat> {
+export async function repeat(
+  once: (round: number) => Promise<number> | number,
+  repeats: number,
+  warmup = 1,
+): Promise<Stat> {
   for (let i = 0; i < warmup; i++) await once(-1 - i);
   const samples: number[] = [];
   for (let i = 0; i < repeats; i++) samples.push(await once(i));

@@ -22,7 +22,11 @@ for (const name of chosen) {
 }
 
 const fmt = (n: number): string =>
-  Math.abs(n) >= 1000 ? Math.round(n).toLocaleString('en-US') : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(3);
+  Math.abs(n) >= 1000
+    ? Math.round(n).toLocaleString('en-US')
+    : Math.abs(n) >= 10
+      ? n.toFixed(1)
+      : n.toFixed(3);
 
 const figures: Figure[] = [];
 for (const name of chosen.length ? chosen : Object.keys(suites)) {

@@ -93,15 +93,15 @@ export class Entry {
     this.payload = payload;
   }
 
-  /** The one place an entry's state changes. Returns the event a settle produces. */
-  dispatch(action: Action): UpdateEvent | undefined {
+  /** The one place an entry's state changes. */
+  dispatch(action: Action): void {
     switch (action.type) {
       case 'start':
         this.status = 'running';
         this.run = action.run;
         this.startedAt = undefined;
         this.finishedAt = undefined;
-        return undefined;
+        return;
       case 'settle': {
         const { outcome } = action;
         const waiters = this.waiters;
@@ -120,7 +120,7 @@ export class Entry {
           this.failure = { error: outcome.error };
           for (const w of waiters) w.reject(outcome.error);
         }
-        return this.#event();
+        return;
       }
       case 'remove': {
         const waiters = this.waiters;
@@ -130,7 +130,7 @@ export class Entry {
         this.refreshTimer = undefined;
         this.run?.cancel(action.error);
         for (const w of waiters) w.reject(action.error);
-        return undefined;
+        return;
       }
     }
   }
@@ -151,7 +151,8 @@ export class Entry {
     };
   }
 
-  #event(): UpdateEvent {
+  /** The latest settled run, as announced to subscribers. */
+  event(): UpdateEvent {
     const ok = this.status === 'complete';
     return {
       key: this.registration.options.key,

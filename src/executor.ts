@@ -21,8 +21,6 @@ export type Outcome =
   | { ok: false; error: unknown; startedAt: number | undefined; finishedAt: number; arrivedAt?: number };
 
 export interface RunHandle {
-  /** Resolves when the run settles; never rejects (failures are outcomes). */
-  readonly settled: Promise<Outcome>;
   /** Epoch ms at which the run actually started, or undefined while it waits in the queue. */
   startedAt(): number | undefined;
   /** Stops the run (queued or running); it settles with `reason` as its error. */
@@ -30,8 +28,12 @@ export interface RunHandle {
 }
 
 export interface Executor {
-  /** Starts a run, or throws QueueFullError / LoaderClosedError synchronously. */
-  submit(request: RunRequest): RunHandle;
+  /**
+   * Starts a run, or throws QueueFullError / LoaderClosedError synchronously. `onSettle` is
+   * called exactly once, with the outcome (failures are outcomes, never exceptions). A callback
+   * rather than a promise: one allocation and one microtask fewer on every run.
+   */
+  submit(request: RunRequest, onSettle: (outcome: Outcome) => void): RunHandle;
   /** Stops every run (they settle with LoaderClosedError) and releases threads. */
   close(): Promise<void>;
 }

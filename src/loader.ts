@@ -196,33 +196,36 @@ export class Coordinator {
 
   #start(entry: Entry, notBefore?: number): void {
     const { options } = entry.registration;
-    const run = this.#executor.submit({
-      fn: entry.registration.fn,
-      args: entry.payload.args,
-      encoded: entry.payload.encoded,
-      timeout: options.timeout,
-      notBefore,
-    });
+    const handedOver = notBefore === undefined ? 0 : now();
+    const run = this.#executor.submit(
+      {
+        fn: entry.registration.fn,
+        args: entry.payload.args,
+        encoded: entry.payload.encoded,
+        timeout: options.timeout,
+        notBefore,
+      },
+      // Executors settle asynchronously, so `run` is assigned by the time this runs.
+      (outcome) => {
+        if (notBefore !== undefined && outcome.arrivedAt !== undefined)
+          this.#learnLead(outcome.arrivedAt - handedOver);
+        this.#settle(entry, run, outcome);
+      },
+    );
     entry.dispatch({ type: 'start', run });
     this.#store.running(entry);
-    const handedOver = now();
-    void run.settled.then((outcome) => {
-      if (notBefore !== undefined && outcome.arrivedAt !== undefined)
-        this.#learnLead(outcome.arrivedAt - handedOver);
-      this.#settle(entry, run, outcome);
-    });
   }
 
   #settle(entry: Entry, run: Entry['run'], outcome: Outcome): void {
     if (entry.removed || entry.run !== run) return;
-    const event = entry.dispatch({ type: 'settle', outcome })!;
+    entry.dispatch({ type: 'settle', outcome });
     const { key, refreshEvery } = entry.registration.options;
     if (outcome.ok && key !== undefined) this.#keyed.set(key, outcome.value);
     this.#store.settled(entry);
     if (entry.removed) return;
     if (refreshEvery !== undefined && !this.#closed)
       this.#scheduleRefresh(entry, outcome.startedAt ?? outcome.finishedAt, refreshEvery);
-    this.#notifier.push(event, entry.registration);
+    if (this.#notifier.wants(entry.registration)) this.#notifier.push(entry.event(), entry.registration);
   }
 
   /** The next run starts at (this run's actual start + refreshEvery), or at once if that has passed. */

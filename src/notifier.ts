@@ -24,9 +24,13 @@ export class Notifier {
     this.#onError = onError;
   }
 
+  /** Whether anyone listens to this registration's runs (events are only built then). */
+  wants(registration: Registration): boolean {
+    return !this.#stopped && (this.loaderListeners.size > 0 || registration.listeners.size > 0);
+  }
+
   push(event: UpdateEvent, registration: Registration): void {
     if (this.#stopped) return;
-    if (this.loaderListeners.size === 0 && registration.listeners.size === 0) return;
     const interval = registration.pollInterval;
     let batch = this.#open.get(interval);
     if (!batch) {

@@ -45,7 +45,7 @@ const EXIT_CODE = /worker exited with code: (-?\d+)/;
 /** A run waiting in our queue or handed to Piscina. */
 interface PendingRun {
   request: RunRequest;
-  resolve: (outcome: Outcome) => void;
+  onSettle: (outcome: Outcome) => void;
   /** Set once handed to Piscina. */
   slot: SlotRef | undefined;
   /** Why the run was stopped after it started (its thread is being terminated). */
@@ -105,17 +105,14 @@ export class PoolExecutor implements Executor {
     this.#pool.on('error', (error: Error) => settings.onError(crashError(error)));
   }
 
-  submit(request: RunRequest): RunHandle {
+  submit(request: RunRequest, onSettle: (outcome: Outcome) => void): RunHandle {
     if (this.#closed) throw new LoaderClosedError();
     if (this.#inFlight >= this.#capacity) throw new QueueFullError(this.#maxQueue);
     this.#inFlight++;
-    let resolve!: (outcome: Outcome) => void;
-    const settled = new Promise<Outcome>((r) => (resolve = r));
-    const run: PendingRun = { request, resolve, slot: undefined, stopReason: undefined, done: false };
+    const run: PendingRun = { request, onSettle, slot: undefined, stopReason: undefined, done: false };
     this.#queue.push(run);
     this.#pump();
     return {
-      settled,
       startedAt: () => (run.slot && !run.done ? this.#slots.startedAt(run.slot) : undefined),
       cancel: (reason) => this.#cancel(run, reason),
     };
@@ -140,7 +137,7 @@ export class PoolExecutor implements Executor {
     if (run.done) return;
     run.done = true;
     this.#inFlight--;
-    run.resolve(outcome);
+    run.onSettle(outcome);
   }
 
   #pump(): void {
@@ -163,13 +160,14 @@ export class PoolExecutor implements Executor {
     run.slot = slot;
     this.#handedOff.add(run);
     let timer: Timer | undefined;
+    // Optional fields only when set: every field is cloned twice per run.
     const message: TaskMessage = {
-      fn: request.fn,
+      fn: request.fn.kind === 'inline' ? request.fn.source : request.fn,
       args: request.args,
-      encoded: request.encoded,
       slot: slot.index,
       ticket: slot.ticket,
     };
+    if (request.encoded) message.encoded = true;
     if (request.notBefore !== undefined) message.notBefore = request.notBefore;
     if (request.timeout !== undefined) {
       const timeout = request.timeout;
@@ -182,7 +180,8 @@ export class PoolExecutor implements Executor {
       timer?.cancel();
       this.#slots.release(slot);
       this.#handedOff.delete(run);
-      if (outcome) this.#finish(run, run.stopReason ? { ...outcome, ok: false, error: run.stopReason } : outcome);
+      if (outcome)
+        this.#finish(run, run.stopReason ? { ...outcome, ok: false, error: run.stopReason } : outcome);
       this.#pump();
     };
     this.#pool.run(message).then(
@@ -190,7 +189,7 @@ export class PoolExecutor implements Executor {
         if ('skipped' in result) return settle(undefined);
         const { arrivedAt, startedAt, finishedAt } = result;
         const payload = result.ok ? result.value : result.error;
-        const value = result.encoded ? decode(payload) : payload;
+        const value = result.encoded === true ? decode(payload) : payload;
         settle(
           result.ok
             ? { ok: true, value, arrivedAt, startedAt, finishedAt }
@@ -214,7 +213,12 @@ export class PoolExecutor implements Executor {
     for (const run of this.#handedOff) {
       // Their threads are all about to be terminated: settle them now, with the reason.
       if (!run.done) run.stopReason = closed;
-      this.#finish(run, { ok: false, error: closed, startedAt: run.slot && this.#slots.startedAt(run.slot), finishedAt: now() });
+      this.#finish(run, {
+        ok: false,
+        error: closed,
+        startedAt: run.slot && this.#slots.startedAt(run.slot),
+        finishedAt: now(),
+      });
     }
     await this.#pool.destroy();
   }

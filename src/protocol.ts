@@ -14,10 +14,11 @@ export interface WorkerSetup {
 }
 
 export interface TaskMessage {
-  fn: FunctionRef;
+  /** An inline function's source text, or a module export. */
+  fn: string | Extract<FunctionRef, { kind: 'module' }>;
   args: unknown[];
-  /** True when `args` went through codec.encode and must be decoded first. */
-  encoded: boolean;
+  /** Present when `args` went through codec.encode and must be decoded first. */
+  encoded?: true;
   /** Where to record the run's actual start. */
   slot: number;
   /** Value to store in the slot's flag, so a reused slot is never mistaken for this run's. */
@@ -27,14 +28,15 @@ export interface TaskMessage {
 }
 
 interface ResultTiming {
-  /** Epoch ms when the task reached the thread (before any wait for `notBefore`). */
-  arrivedAt: number;
+  /** Epoch ms when the task reached the thread, before waiting for `notBefore` (only then). */
+  arrivedAt?: number;
   startedAt: number;
   finishedAt: number;
 }
 
+/** `encoded` is present when the value or error went through codec.encode. */
 export type ResultMessage =
-  | ({ ok: true; value: unknown; encoded: boolean } & ResultTiming)
-  | ({ ok: false; error: unknown; encoded: boolean } & ResultTiming)
+  | ({ ok: true; value: unknown; encoded?: true } & ResultTiming)
+  | ({ ok: false; error: unknown; encoded?: true } & ResultTiming)
   /** The main thread cancelled the run before it started: nothing ran. */
   | { skipped: true };

@@ -34,7 +34,13 @@ export function slotViews(buffer: SharedArrayBuffer, count: number): SlotViews {
 }
 
 /** Worker side: records the start; false when the main thread cancelled the run first. */
-export function claimStart(views: SlotViews, index: number, ticket: number, threadId: number, at: number): boolean {
+export function claimStart(
+  views: SlotViews,
+  index: number,
+  ticket: number,
+  threadId: number,
+  at: number,
+): boolean {
   views.times[index] = at;
   views.threads[index] = threadId;
   // The CAS publishes the writes above (sequentially consistent) and loses to a cancel.

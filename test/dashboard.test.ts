@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The example dashboard end to end, in Debian's Chromium driven by playwright-core. Without
  * Chromium these tests skip locally (with how to install it) and fail under CI.

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { threadId, workerData } from 'node:worker_threads';
 import { now } from '../src/clock.js';
-import { decode, encodeThrown, prepare } from '../src/codec.js';
+import { decode, encodeThrown, prepare, type Carried } from '../src/codec.js';
 import { OuterScopeError, UnsendableFunctionError } from '../src/errors.js';
 import type { FunctionRef, ResultMessage, TaskMessage, WorkerSetup } from '../src/protocol.js';
 import { claimStart, slotViews } from '../src/start-slots.js';
@@ -111,35 +111,37 @@ function explain(error: unknown): unknown {
   return error;
 }
 
+/** Builds the reply with optional fields only when set: every field is cloned on the way back. */
+function reply(
+  ok: boolean,
+  carried: Carried,
+  startedAt: number,
+  finishedAt: number,
+  arrivedAt: number | undefined,
+): ResultMessage {
+  const message: ResultMessage = ok
+    ? { ok: true, value: carried.value, startedAt, finishedAt }
+    : { ok: false, error: carried.value, startedAt, finishedAt };
+  if (carried.encoded) message.encoded = true;
+  if (arrivedAt !== undefined) message.arrivedAt = arrivedAt;
+  return message;
+}
+
 export default async function run(task: TaskMessage): Promise<ResultMessage> {
-  const arrivedAt = now();
-  if (task.notBefore !== undefined) startAt(task.notBefore);
+  let arrivedAt: number | undefined;
+  if (task.notBefore !== undefined) {
+    arrivedAt = now();
+    startAt(task.notBefore);
+  }
   const startedAt = now();
   if (!claimStart(slots, task.slot, task.ticket, threadId, startedAt)) return { skipped: true };
   try {
-    const fn = task.fn.kind === 'inline' ? compileInline(task.fn.source) : await loadExport(task.fn);
+    const fn = typeof task.fn === 'string' ? compileInline(task.fn) : await loadExport(task.fn);
     const args = task.encoded ? (decode(task.args) as unknown[]) : task.args;
     const value = await fn.apply(thisTrap, args);
     const finishedAt = now();
-    const carried = prepare(value, 'result');
-    return {
-      ok: true,
-      value: carried.value,
-      encoded: carried.encoded,
-      arrivedAt,
-      startedAt,
-      finishedAt,
-    };
+    return reply(true, prepare(value, 'result'), startedAt, finishedAt, arrivedAt);
   } catch (error) {
-    const finishedAt = now();
-    const carried = encodeThrown(explain(error));
-    return {
-      ok: false,
-      error: carried.value,
-      encoded: carried.encoded,
-      arrivedAt,
-      startedAt,
-      finishedAt,
-    };
+    return reply(false, encodeThrown(explain(error)), startedAt, now(), arrivedAt);
   }
 }

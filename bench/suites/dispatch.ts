@@ -27,7 +27,12 @@ async function timed(issue: (i: number) => Promise<unknown>): Promise<number> {
 export async function dispatch(): Promise<Figure[]> {
   const loader = createLoader({ threads: THREADS, maxEntries: Infinity });
   const add = loader.asyncLoad((a: number) => a + 1);
-  const piscina = new Piscina({ filename: addFile, minThreads: THREADS, maxThreads: THREADS, atomics: 'async' });
+  const piscina = new Piscina({
+    filename: addFile,
+    minThreads: THREADS,
+    maxThreads: THREADS,
+    atomics: 'async',
+  });
   const wp = workerpool.pool({ minWorkers: THREADS, maxWorkers: THREADS, workerType: 'thread' });
   const tiny = new Tinypool({ filename: addFile, minThreads: THREADS, maxThreads: THREADS });
   const fn = (a: number): number => a + 1;
@@ -67,5 +72,9 @@ export async function dispatch(): Promise<Figure[]> {
       met: target === undefined || ours.median / base.median >= target,
     };
   };
-  return [row('raw Piscina', 'piscina', 0.8), row('workerpool exec(fn)', 'workerpool', 1.0), row('tinypool', 'tinypool', undefined)];
+  return [
+    row('raw Piscina', 'piscina', 0.8),
+    row('workerpool exec(fn)', 'workerpool', 1.0),
+    row('tinypool', 'tinypool', undefined),
+  ];
 }
