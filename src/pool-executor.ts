@@ -9,7 +9,6 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { now } from './clock.js';
 import { decode } from './codec.js';
 import {
-  CancelledError,
   LoaderClosedError,
   QueueFullError,
   TimeoutError,
