@@ -8,8 +8,9 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import type { Figure } from './harness.js';
 import { dispatch } from './suites/dispatch.js';
+import { hit } from './suites/hit.js';
 
-const suites: Record<string, () => Promise<Figure[]>> = { dispatch };
+const suites: Record<string, () => Promise<Figure[]>> = { dispatch, hit };
 
 const args = process.argv.slice(2);
 const check = args.includes('--check');

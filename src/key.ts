@@ -12,7 +12,8 @@
  */
 
 import { hashBytes, hasherReady } from './hash.js';
-import { classify, Kind, MAX_DEPTH, renderPath, tooDeep, type Segment } from './kinds.js';
+import { needsEncoding } from './codec.js';
+import { classify, Kind, MAX_DEPTH } from './kinds.js';
 
 export interface DerivedKey {
   /** The canonical identity text; the store's key. */
@@ -35,19 +36,25 @@ export function keyPrefix(functionId: number, key: string | undefined): string {
  */
 export function deriveKey(prefix: string, args: readonly unknown[]): DerivedKey | undefined {
   if (args.length === 1) {
-    // The most common shapes, without allocating a walker.
+    // The most common shapes, without allocating a walker. The leading quote cannot start a
+    // walker's text, so these never collide with it.
     const only = args[0];
-    if (typeof only === 'string')
-      return { text: `${prefix}s${only.length}:${only}`, binaries: undefined, needsEncoding: false };
+    if (typeof only === 'string') return { text: `${prefix}"${only}`, binaries: undefined, needsEncoding: false };
     if (typeof only === 'number' && !Object.is(only, -0)) {
-      return { text: `${prefix}n${only};`, binaries: undefined, needsEncoding: false };
+      return { text: `${prefix}#${only}`, binaries: undefined, needsEncoding: false };
+    }
+    if (typeof only === 'object' && only !== null) {
+      const flat = flatObjectText(only);
+      if (flat !== undefined) return { text: prefix + flat, binaries: undefined, needsEncoding: false };
     }
   }
   const walker = new Walker();
-  for (let i = 0; i < args.length; i++) {
-    walker.segments.push(i);
-    walker.value(args[i], 0);
-    walker.segments.pop();
+  try {
+    for (let i = 0; i < args.length; i++) walker.value(args[i], 0);
+  } catch (error) {
+    // The walk does not track where it is (that costs on every call); find the path now.
+    needsEncoding(args, 'args');
+    throw error;
   }
   if (walker.needsHasher) return undefined;
   return { text: prefix + walker.out, binaries: walker.binaries, needsEncoding: walker.needsEncoding };
@@ -74,15 +81,58 @@ function bytesOf(data: ArrayBufferView | ArrayBuffer): Uint8Array {
     : new Uint8Array(data);
 }
 
+/**
+ * Sorts property names in place. Objects have few keys, and insertion sort with `<` beats
+ * Array#sort's generic comparison there (it is on the cache-hit path for object arguments).
+ */
+function sortKeys(keys: string[]): string[] {
+  if (keys.length > 16) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i]!;
+    let j = i - 1;
+    while (j >= 0 && keys[j]! > key) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = key;
+  }
+  return keys;
+}
+
+/**
+ * The walker's text for a plain object whose values are all strings, finite numbers, booleans,
+ * null or undefined (an options bag, a query), built without the walker; undefined otherwise.
+ * Must produce exactly what Walker#fields would, so both paths find the same entry.
+ */
+function flatObjectText(obj: object): string | undefined {
+  const proto: unknown = Object.getPrototypeOf(obj);
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  const keys = sortKeys(Object.keys(obj));
+  let out = '{';
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const v = (obj as Record<string, unknown>)[k];
+    out += k.length + ':' + k;
+    if (typeof v === 'string') out += 's' + v.length + ':' + v;
+    else if (typeof v === 'number' && !Object.is(v, -0)) out += 'n' + v + ';';
+    else if (typeof v === 'boolean') out += v ? 'T' : 'F';
+    else if (v === undefined) out += 'U';
+    else if (v === null) out += 'N';
+    else return undefined;
+  }
+  return out + '}';
+}
+
+/** Thrown inside the walk for anything it does not write; deriveKey then names the path. */
+const REFUSED = new Error('refused');
+
 class Walker {
   out = '';
-  segments: Segment[] = [];
   binaries: (ArrayBufferView | ArrayBuffer)[] | undefined;
   needsEncoding = false;
   needsHasher = false;
-  /** Objects already written, by order of first visit: repeats (and cycles) become `^n;`. */
-  #seen: Map<object, number> | undefined;
-  readonly #pathOf = (): string => renderPath('args', this.segments);
+  /** Objects being written, outermost first: meeting one again is a cycle, written `^i;`. */
+  readonly #open: object[] = [];
 
   value(v: unknown, depth: number): void {
     switch (typeof v) {
@@ -101,36 +151,40 @@ class Walker {
       case 'bigint':
         this.out += `b${v};`;
         return;
+      case 'function':
+      case 'symbol':
+        throw REFUSED;
     }
     if (v === null) {
       this.out += 'N';
       return;
     }
-    const kind = classify(v, this.#pathOf);
     const obj = v as object;
-    const seen = (this.#seen ??= new Map());
-    const earlier = seen.get(obj);
-    if (earlier !== undefined) {
-      this.out += `^${earlier};`;
+    const open = this.#open;
+    const cycle = open.indexOf(obj);
+    if (cycle !== -1) {
+      this.out += `^${cycle};`;
       return;
     }
-    seen.set(obj, seen.size);
-    if (depth >= MAX_DEPTH) throw tooDeep(this.#pathOf());
-    switch (kind) {
-      case Kind.PlainObject:
-        this.#fields(obj as Record<string, unknown>, Object.keys(obj).sort(), '{', depth);
-        return;
-      case Kind.Array: {
-        const arr = obj as unknown[];
-        this.out += '[';
-        for (let i = 0; i < arr.length; i++) {
-          this.segments.push(i);
-          this.value(arr[i], depth + 1);
-          this.segments.pop();
-        }
-        this.out += ']';
-        return;
-      }
+    if (depth >= MAX_DEPTH) throw REFUSED;
+    open.push(obj);
+    this.#object(obj, depth);
+    open.pop();
+  }
+
+  #object(obj: object, depth: number): void {
+    const proto: unknown = Object.getPrototypeOf(obj);
+    if (proto === Object.prototype || proto === null) {
+      this.#fields(obj as Record<string, unknown>, sortKeys(Object.keys(obj)), depth);
+      return;
+    }
+    if (Array.isArray(obj)) {
+      this.out += '[';
+      for (let i = 0; i < obj.length; i++) this.value(obj[i], depth + 1);
+      this.out += ']';
+      return;
+    }
+    switch (classify(obj, () => '')) {
       case Kind.Date:
         this.out += `D${(obj as Date).getTime()};`;
         return;
@@ -148,14 +202,9 @@ class Walker {
       case Kind.Error: {
         const error = obj as Error;
         this.needsEncoding = true;
-        const keys = Object.keys(error).sort();
         this.out += `E${error.name.length}:${error.name}${error.message.length}:${error.message}`;
-        this.#fields(error as unknown as Record<string, unknown>, keys, '{', depth);
-        if ('cause' in error) {
-          this.segments.push('cause');
-          this.value(error.cause, depth + 1);
-          this.segments.pop();
-        }
+        this.#fields(error as unknown as Record<string, unknown>, sortKeys(Object.keys(error)), depth);
+        if ('cause' in error) this.value(error.cause, depth + 1);
         return;
       }
       case Kind.Map:
@@ -175,16 +224,17 @@ class Walker {
         this.out += `A${obj.constructor.name}${data.byteLength}:${hashBytes(data)};`;
         return;
       }
+      default:
+        throw REFUSED;
     }
   }
 
-  #fields(obj: Record<string, unknown>, keys: string[], open: string, depth: number): void {
-    this.out += open;
-    for (const k of keys) {
-      this.out += `${k.length}:${k}`;
-      this.segments.push(k);
+  #fields(obj: Record<string, unknown>, keys: string[], depth: number): void {
+    this.out += '{';
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      this.out += k.length + ':' + k;
       this.value(obj[k], depth + 1);
-      this.segments.pop();
     }
     this.out += '}';
   }
@@ -193,15 +243,12 @@ class Walker {
   #sorted(collection: Map<unknown, unknown> | Set<unknown>, tag: string, depth: number): void {
     const parts: string[] = [];
     const outer = this.out;
-    let i = 0;
+    const isMap = collection instanceof Map;
     for (const [k, val] of collection.entries()) {
       this.out = '';
-      this.segments.push({ raw: collection instanceof Map ? `<Map entry ${i}>` : `<Set item ${i}>` });
       this.value(k, depth + 1);
-      if (collection instanceof Map) this.value(val, depth + 1);
-      this.segments.pop();
+      if (isMap) this.value(val, depth + 1);
       parts.push(this.out);
-      i++;
     }
     this.out = `${outer}${tag}${parts.length}(${parts.sort().join(',')})`;
   }

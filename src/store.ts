@@ -17,6 +17,7 @@ export class Store {
   readonly #ttl: number;
   readonly #evict: (entry: Entry) => void;
   #sweepTimer: Timer | undefined;
+  #lastTouched: Entry | undefined;
 
   /** `evict` is told of every entry the bounds remove (it is already out of the store). */
   constructor(maxEntries: number, ttl: number, evict: (entry: Entry) => void) {
@@ -51,6 +52,9 @@ export class Store {
   /** Marks a read: the entry becomes the most recently used. */
   touch(entry: Entry, at: number): void {
     entry.lastRead = at;
+    // Re-reading the most recent entry (a hot key) needs no reordering.
+    if (this.#lastTouched === entry) return;
+    this.#lastTouched = entry;
     if (this.#settled.delete(entry)) this.#settled.add(entry);
   }
 
@@ -60,7 +64,9 @@ export class Store {
 
   /** A run settled: the entry becomes evictable, and the bounds are enforced. */
   settled(entry: Entry): void {
+    this.#settled.delete(entry);
     this.#settled.add(entry);
+    this.#lastTouched = entry;
     while (this.#size > this.#maxEntries) {
       const oldest = this.#settled.values().next().value;
       if (!oldest) break;
@@ -72,6 +78,7 @@ export class Store {
 
   remove(entry: Entry): void {
     this.#settled.delete(entry);
+    if (this.#lastTouched === entry) this.#lastTouched = undefined;
     const head = this.#entries.get(entry.text);
     if (head === entry) {
       if (entry.next) this.#entries.set(entry.text, entry.next);
