@@ -8,9 +8,14 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import type { Figure } from './harness.js';
 import { dispatch } from './suites/dispatch.js';
+import { cpu } from './suites/cpu.js';
 import { hit } from './suites/hit.js';
+import { memory } from './suites/memory.js';
+import { notify } from './suites/notify.js';
+import { payload } from './suites/payload.js';
+import { refresh } from './suites/refresh.js';
 
-const suites: Record<string, () => Promise<Figure[]>> = { dispatch, hit };
+const suites: Record<string, () => Promise<Figure[]>> = { dispatch, hit, cpu, notify, payload, refresh, memory };
 
 const args = process.argv.slice(2);
 const check = args.includes('--check');
@@ -47,11 +52,11 @@ const lines = figures.map((f) => {
 const table = [header, '|---|---|---|---|---|---|---|', ...lines].join('\n');
 console.log(table);
 
-const cpu = cpus()[0]?.model ?? 'unknown CPU';
+const cpuModel = cpus()[0]?.model ?? 'unknown CPU';
 const doc = `# Benchmark results
 
 Written by \`npm run bench\` on ${new Date().toISOString()}.
-Node ${process.version}, ${cpu}, ${cpus().length} cores; suites use 2 worker threads.
+Node ${process.version}, ${cpuModel}, ${cpus().length} cores; suites use 2 worker threads.
 Medians over repeated rounds after a warm-up, with min–max. Ratios are ours / baseline, both measured in this run.
 
 ${table}

@@ -6,6 +6,7 @@
 
 import type { UpdateEvent } from './entry.js';
 import type { Listener, Registration } from './registration.js';
+import { now } from './clock.js';
 import { after } from './timers.js';
 
 interface Batch {
@@ -42,7 +43,10 @@ export class Notifier {
         this.#deliver(opened);
       };
       if (interval === 0) setImmediate(flush);
-      else after(interval, flush);
+      // Counted from the run's end on its thread, not from its reply's arrival here, less a
+      // millisecond for timer lateness: announced no later than pollInterval after it settled.
+      // Held open: a settled run is owed to its subscribers even if nothing else is pending.
+      else after(interval - (now() - event.finishedAt) - 1, flush, true);
     }
     batch.events.push(event);
     batch.registrations.push(registration);

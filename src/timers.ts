@@ -25,9 +25,12 @@ export function setTimerProvider(next?: TimerProvider): void {
   provider = next ?? nodeTimers;
 }
 
-/** Calls `fn` after `ms` milliseconds without holding the process open. */
-export function after(ms: number, fn: () => void): Timer {
+/**
+ * Calls `fn` after `ms` milliseconds without holding the process open, unless `hold` is set:
+ * for short timers whose work is owed to someone (an announcement of a settled run).
+ */
+export function after(ms: number, fn: () => void, hold = false): Timer {
   const handle = provider.setTimeout(fn, Math.max(0, ms));
-  (handle as { unref?: () => void } | null)?.unref?.();
+  if (!hold) (handle as { unref?: () => void } | null)?.unref?.();
   return { cancel: () => provider.clearTimeout(handle) };
 }

@@ -108,9 +108,10 @@ describe('pollInterval', () => {
     await settleMicrotasks();
     // The value is readable as soon as the run settles; only the announcement waits.
     expect(core.read(reg, [2])).toBe('b');
-    await vi.advanceTimersByTimeAsync(29);
+    await vi.advanceTimersByTimeAsync(20);
     expect(batches).toHaveLength(0);
-    await vi.advanceTimersByTimeAsync(1);
+    // No later than the interval after the first of them settled.
+    await vi.advanceTimersByTimeAsync(10);
     expect(batches).toHaveLength(1);
     expect(batches[0]!.map((e) => e.value)).toEqual(['a', 'b']);
     executor.runs[2]!.succeed('c');

@@ -21,7 +21,7 @@ export async function hit(): Promise<Figure[]> {
   const figures: Figure[] = [];
   for (const [name, arg] of shapes) {
     await load.wait(arg);
-    const cache = new LRUCache<string, unknown>({ max: 1000 });
+    const cache = new LRUCache<string, object>({ max: 1000 });
     cache.set(JSON.stringify([arg]), { echoed: arg });
     // Fresh but equal objects each call, as a server building arguments from a request would.
     const makeArg = typeof arg === 'object' ? () => ({ ...(arg as object) }) : () => arg;
