@@ -59,7 +59,9 @@ export class Entry {
   readonly registration: Registration;
   readonly args: unknown[];
   /** The arguments as posted: `args` itself, or its codec-encoded copy. */
-  readonly payload: { args: unknown[]; encoded: boolean };
+  readonly payload: unknown[];
+  /** True when `payload` is codec-encoded. */
+  readonly encoded: boolean;
 
   status: Status = 'idle';
   value: unknown = undefined;
@@ -84,13 +86,15 @@ export class Entry {
     text: string,
     args: unknown[],
     binaries: (ArrayBufferView | ArrayBuffer)[] | undefined,
-    payload: { args: unknown[]; encoded: boolean },
+    payload: unknown[],
+    encoded: boolean,
   ) {
     this.registration = registration;
     this.text = text;
     this.args = args;
     this.binaries = binaries;
     this.payload = payload;
+    this.encoded = encoded;
   }
 
   /** The one place an entry's state changes. */

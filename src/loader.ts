@@ -198,10 +198,8 @@ export class Coordinator {
   }
 
   #create(registration: Registration, args: unknown[], key: DerivedKey): Entry {
-    const payload = key.needsEncoding
-      ? { args: prepare(args, 'args').value as unknown[], encoded: true }
-      : { args, encoded: false };
-    const entry = new Entry(registration, key.text, args, key.binaries, payload);
+    const payload = key.needsEncoding ? (prepare(args, 'args').value as unknown[]) : args;
+    const entry = new Entry(registration, key.text, args, key.binaries, payload, key.needsEncoding);
     entry.lastRead = this.#readTime();
     // Submit before adding: a call that does not fit the queue leaves no entry behind.
     this.#start(entry);
@@ -215,8 +213,8 @@ export class Coordinator {
     const run = this.#executor.submit(
       {
         fn: entry.registration.fn,
-        args: entry.payload.args,
-        encoded: entry.payload.encoded,
+        args: entry.payload,
+        encoded: entry.encoded,
         timeout: options.timeout,
         notBefore,
       },

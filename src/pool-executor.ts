@@ -41,16 +41,31 @@ function workerLocation(): { filename: string; execArgv: string[] | undefined } 
 
 const EXIT_CODE = /worker exited with code: (-?\d+)/;
 
-/** A run waiting in our queue or handed to Piscina. */
-interface PendingRun {
-  request: RunRequest;
-  onSettle: (outcome: Outcome) => void;
+/** A run waiting in our queue or handed to Piscina; it is also the caller's handle to it. */
+class PendingRun implements RunHandle {
+  readonly request: RunRequest;
+  readonly onSettle: (outcome: Outcome) => void;
+  readonly #executor: PoolExecutor;
   /** Set once handed to Piscina. */
   slot: SlotRef | undefined;
   /** Why the run was stopped after it started (its thread is being terminated). */
   stopReason: Error | undefined;
   /** Set once settled for the caller (or cancelled while still queued). */
-  done: boolean;
+  done = false;
+
+  constructor(executor: PoolExecutor, request: RunRequest, onSettle: (outcome: Outcome) => void) {
+    this.#executor = executor;
+    this.request = request;
+    this.onSettle = onSettle;
+  }
+
+  startedAt(): number | undefined {
+    return this.slot && !this.done ? this.#executor.startedAt(this.slot) : undefined;
+  }
+
+  cancel(reason: Error): void {
+    this.#executor.cancel(this, reason);
+  }
 }
 
 /**
@@ -108,16 +123,17 @@ export class PoolExecutor implements Executor {
     if (this.#closed) throw new LoaderClosedError();
     if (this.#inFlight >= this.#capacity) throw new QueueFullError(this.#maxQueue);
     this.#inFlight++;
-    const run: PendingRun = { request, onSettle, slot: undefined, stopReason: undefined, done: false };
+    const run = new PendingRun(this, request, onSettle);
     this.#queue.push(run);
     this.#pump();
-    return {
-      startedAt: () => (run.slot && !run.done ? this.#slots.startedAt(run.slot) : undefined),
-      cancel: (reason) => this.#cancel(run, reason),
-    };
+    return run;
   }
 
-  #cancel(run: PendingRun, reason: Error): void {
+  startedAt(slot: SlotRef): number | undefined {
+    return this.#slots.startedAt(slot);
+  }
+
+  cancel(run: PendingRun, reason: Error): void {
     if (run.done || run.stopReason) return;
     // Still in our queue, or handed off but not started: it will never run.
     if (!run.slot || this.#slots.cancelStart(run.slot)) {
@@ -172,7 +188,7 @@ export class PoolExecutor implements Executor {
       const timeout = request.timeout;
       void this.#slots.whenStarted(slot).then((startedAt) => {
         if (startedAt === undefined || run.done) return;
-        timer = after(startedAt + timeout - now(), () => this.#cancel(run, new TimeoutError(timeout)));
+        timer = after(startedAt + timeout - now(), () => this.cancel(run, new TimeoutError(timeout)));
       });
     }
     const settle = (outcome: Outcome | undefined): void => {
@@ -206,7 +222,7 @@ export class PoolExecutor implements Executor {
     if (this.#closed) return;
     this.#closed = true;
     const closed = new LoaderClosedError();
-    for (let i = this.#head; i < this.#queue.length; i++) this.#cancel(this.#queue[i]!, closed);
+    for (let i = this.#head; i < this.#queue.length; i++) this.cancel(this.#queue[i]!, closed);
     this.#queue = [];
     this.#head = 0;
     for (const run of this.#handedOff) {

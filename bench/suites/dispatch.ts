@@ -13,7 +13,7 @@ import { stat, type Figure } from '../harness.js';
 
 const N = 20_000;
 const THREADS = 2;
-const ROUNDS = 7;
+const ROUNDS = 9;
 const addFile = new URL('../fixtures/add.mjs', import.meta.url).href;
 
 async function timed(issue: (i: number) => Promise<unknown>): Promise<number> {
