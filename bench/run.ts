@@ -15,7 +15,15 @@ import { notify } from './suites/notify.js';
 import { payload } from './suites/payload.js';
 import { refresh } from './suites/refresh.js';
 
-const suites: Record<string, () => Promise<Figure[]>> = { dispatch, hit, cpu, notify, payload, refresh, memory };
+const suites: Record<string, () => Promise<Figure[]>> = {
+  dispatch,
+  hit,
+  cpu,
+  notify,
+  payload,
+  refresh,
+  memory,
+};
 
 const args = process.argv.slice(2);
 const check = args.includes('--check');

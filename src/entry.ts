@@ -72,7 +72,7 @@ export class Entry {
   finishedAt: number | undefined;
   runs = 0;
   /** `wait()` callers of the current run. */
-  waiters: Waiter[] = [];
+  waiters: Waiter[] | undefined;
   refreshTimer: Timer | undefined;
   /** performance.now() of the last read, for `ttl`. */
   lastRead = 0;
@@ -110,7 +110,7 @@ export class Entry {
         const { outcome } = action;
         const waiters = this.waiters;
         this.run = undefined;
-        this.waiters = [];
+        this.waiters = undefined;
         this.runs++;
         this.startedAt = outcome.startedAt;
         this.finishedAt = outcome.finishedAt;
@@ -118,22 +118,22 @@ export class Entry {
           this.status = 'complete';
           this.value = outcome.value;
           this.failure = undefined;
-          for (const w of waiters) w.resolve(outcome.value);
+          if (waiters) for (const w of waiters) w.resolve(outcome.value);
         } else {
           this.status = 'error';
           this.failure = { error: outcome.error };
-          for (const w of waiters) w.reject(outcome.error);
+          if (waiters) for (const w of waiters) w.reject(outcome.error);
         }
         return;
       }
       case 'remove': {
         const waiters = this.waiters;
         this.removed = true;
-        this.waiters = [];
+        this.waiters = undefined;
         this.refreshTimer?.cancel();
         this.refreshTimer = undefined;
         this.run?.cancel(action.error);
-        for (const w of waiters) w.reject(action.error);
+        if (waiters) for (const w of waiters) w.reject(action.error);
         return;
       }
     }
@@ -141,7 +141,7 @@ export class Entry {
 
   /** Resolves or rejects with the current run's outcome. */
   waitForRun(): Promise<unknown> {
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+    return new Promise((resolve, reject) => (this.waiters ??= []).push({ resolve, reject }));
   }
 
   state(): LoadState<unknown> {

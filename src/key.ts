@@ -39,7 +39,8 @@ export function deriveKey(prefix: string, args: readonly unknown[]): DerivedKey 
     // The most common shapes, without allocating a walker. The leading quote cannot start a
     // walker's text, so these never collide with it.
     const only = args[0];
-    if (typeof only === 'string') return { text: `${prefix}"${only}`, binaries: undefined, needsEncoding: false };
+    if (typeof only === 'string')
+      return { text: `${prefix}"${only}`, binaries: undefined, needsEncoding: false };
     if (typeof only === 'number' && !Object.is(only, -0)) {
       return { text: `${prefix}#${only}`, binaries: undefined, needsEncoding: false };
     }

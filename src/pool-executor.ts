@@ -8,12 +8,7 @@ import { Piscina } from 'piscina';
 import type { ResourceLimits } from 'node:worker_threads';
 import { now } from './clock.js';
 import { decode } from './codec.js';
-import {
-  LoaderClosedError,
-  QueueFullError,
-  TimeoutError,
-  WorkerCrashedError,
-} from './errors.js';
+import { LoaderClosedError, QueueFullError, TimeoutError, WorkerCrashedError } from './errors.js';
 import type { Executor, Outcome, RunHandle, RunRequest } from './executor.js';
 import type { ResultMessage, TaskMessage, WorkerSetup } from './protocol.js';
 import { StartSlots, type SlotRef } from './start-slots.js';

@@ -96,7 +96,10 @@ describe('faults on the thread', () => {
   });
 
   it('running out of memory under resourceLimits: WorkerCrashedError naming memory; host unaffected', async () => {
-    const l = loader({ threads: 1, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 } });
+    const l = loader({
+      threads: 1,
+      resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
+    });
     const hog = l.asyncLoad(() => {
       const keep: number[][] = [];
       for (;;) keep.push(new Array(100_000).fill(1));
@@ -154,25 +157,47 @@ describe('values and functions that cannot work', () => {
 
   it('a result that cannot be carried fails the run with the path', async () => {
     const bad = l.asyncLoad(() => ({ ok: 1, handle: new WeakMap() }));
-    await expect(bad.wait()).rejects.toMatchObject({ code: 'ERR_ASYNC_LOAD_UNSENDABLE_VALUE', path: 'result.handle' });
+    await expect(bad.wait()).rejects.toMatchObject({
+      code: 'ERR_ASYNC_LOAD_UNSENDABLE_VALUE',
+      path: 'result.handle',
+    });
   });
 
   it('closures, `this`, getters, overridden toString and unparseable source are refused or explained', async () => {
     const outer = 2;
-    await expect(l.asyncLoad((n: number) => n * outer).wait(1)).rejects.toThrow(/uses `outer` from the scope/);
+    await expect(l.asyncLoad((n: number) => n * outer).wait(1)).rejects.toThrow(
+      /uses `outer` from the scope/,
+    );
     await expect(
-      l.asyncLoad(function (this: { k: number }) {
-        return this.k;
-      }).wait(),
+      l
+        .asyncLoad(function (this: { k: number }) {
+          return this.k;
+        })
+        .wait(),
     ).rejects.toThrow(/`this.k`/);
-    const getter = Object.getOwnPropertyDescriptor({ get v() { return 1; } }, 'v')!.get!;
+    const getter = Object.getOwnPropertyDescriptor(
+      {
+        get v() {
+          return 1;
+        },
+      },
+      'v',
+    )!.get!;
     expect(() => l.asyncLoad(getter)).toThrow(UnsendableFunctionError);
     const sneaky = (n: number): number => n + 1;
     sneaky.toString = () => '() => process.exit(1)';
     expect(await l.asyncLoad(sneaky).wait(1)).toBe(2);
-    const method = { twice(n: number) { return n * 2; } };
+    const method = {
+      twice(n: number) {
+        return n * 2;
+      },
+    };
     expect(await l.asyncLoad(method.twice).wait(4)).toBe(8);
-    const computed = { ['x' + 'y'](n: number) { return n; } };
+    const computed = {
+      ['x' + 'y'](n: number) {
+        return n;
+      },
+    };
     expect(() => l.asyncLoad(computed.xy!)).toThrow(/does not parse/);
   });
 });
@@ -236,10 +261,18 @@ describe('security', () => {
   });
 
   it('__proto__, constructor and prototype keys pollute nothing, here or on the thread', async () => {
-    const payload = JSON.parse('{"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}}') as object;
+    const payload = JSON.parse(
+      '{"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}}',
+    ) as object;
     const probe = l.asyncLoad((p: Record<string, unknown>) => {
       const copy = { ...p, inner: JSON.parse('{"__proto__": {"pollutedInWorker": true}}') as unknown };
-      return { copy, worker: ({} as Record<string, unknown>).polluted ?? ({} as Record<string, unknown>).pollutedInWorker ?? 'clean' };
+      return {
+        copy,
+        worker:
+          ({} as Record<string, unknown>).polluted ??
+          ({} as Record<string, unknown>).pollutedInWorker ??
+          'clean',
+      };
     });
     const result = await probe.wait(payload as Record<string, unknown>);
     expect(result.worker).toBe('clean');

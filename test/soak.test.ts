@@ -20,7 +20,11 @@ const SECONDS = 30;
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-const resources = (): string[] => process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap').sort();
+const resources = (): string[] =>
+  process
+    .getActiveResourcesInfo()
+    .filter((r) => r !== 'TTYWrap')
+    .sort();
 
 describe.skipIf(!enabled)('soak', () => {
   it(
@@ -45,7 +49,9 @@ describe.skipIf(!enabled)('soak', () => {
 
       const expected = elapsed / EVERY;
       for (const [i, r] of runs.entries()) {
-        expect(r, `runs of entry ${i} (expected about ${expected.toFixed(0)})`).toBeGreaterThan(expected * 0.9);
+        expect(r, `runs of entry ${i} (expected about ${expected.toFixed(0)})`).toBeGreaterThan(
+          expected * 0.9,
+        );
         expect(r, `runs of entry ${i} (expected about ${expected.toFixed(0)})`).toBeLessThan(expected * 1.1);
       }
       expect(settled).toBeGreaterThan(ENTRIES * expected * 0.9);

@@ -20,7 +20,11 @@ export async function payload(): Promise<Figure[]> {
     for (let i = 0; i < d.length; i++) s += d[i]!;
     return s;
   });
-  const piscina = new Piscina({ filename: new URL('../fixtures/sum.mjs', import.meta.url).href, minThreads: 2, maxThreads: 2 });
+  const piscina = new Piscina({
+    filename: new URL('../fixtures/sum.mjs', import.meta.url).href,
+    minThreads: 2,
+    maxThreads: 2,
+  });
   await loadHasher();
   const ours: number[] = [];
   const raw: number[] = [];

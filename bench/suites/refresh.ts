@@ -38,13 +38,11 @@ export async function refresh(): Promise<Figure[]> {
 
   // The original's design, same runs on the same pool, driven by its own polling rule.
   const original = createLoader({ threads: 2, pollInterval: 0 });
-  const once = original.asyncLoad(
-    (ms: number, _n: number) => {
-      const end = Date.now() + ms;
-      while (Date.now() < end);
-      return ms;
-    },
-  );
+  const once = original.asyncLoad((ms: number, _n: number) => {
+    const end = Date.now() + ms;
+    while (Date.now() < end);
+    return ms;
+  });
   const oStarts: number[] = [];
   let initTime = 0;
   let running = false;
@@ -72,7 +70,10 @@ export async function refresh(): Promise<Figure[]> {
       name: '|actual − scheduled start|, p95 (median, min–max over 50)',
       unit: 'ms',
       ours: { ...stat(errors), median: p95 },
-      baseline: { name: "original's design, p95", stat: { ...stat(oErrors), median: percentile(oErrors, 95) } },
+      baseline: {
+        name: "original's design, p95",
+        stat: { ...stat(oErrors), median: percentile(oErrors, 95) },
+      },
       ratio: p95 / percentile(oErrors, 95),
       target: 'p95 ≤ 5 ms',
       met: p95 <= 5,
