@@ -54,7 +54,7 @@ describe('faults on the thread', () => {
     expect(error).toMatchObject({ code: 'ERR_ASYNC_LOAD_WORKER_CRASHED', exitCode: 3 });
     expect(await other).toBe('survived');
     // Two runs at once land on two different threads: the pool has its two threads again.
-    const who = l.asyncLoad((tag: number) => {
+    const who = l.asyncLoad((_tag: number) => {
       const end = Date.now() + 100;
       while (Date.now() < end);
       return require('node:worker_threads').threadId as number;

@@ -47,7 +47,7 @@ export async function payload(): Promise<Figure[]> {
     const a = first ? await timeOurs() : 0;
     const b = await timeRaw();
     const a2 = first ? a : await timeOurs();
-    let t0 = performance.now();
+    const t0 = performance.now();
     hashBytes(data);
     const h = performance.now() - t0;
     if (r >= 0) {
