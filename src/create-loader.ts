@@ -15,6 +15,8 @@ export interface Loader {
   asyncLoad: AsyncLoad;
   /** The latest value settled under the `key` option `key`. */
   get(key: string): unknown;
+  /** How many entries the loader holds now (running and settled). */
+  readonly size: number;
   /** Called with every settled run of this loader, one call per batch. Returns the unsubscribe function. */
   subscribe(listener: (events: UpdateEvent<unknown>[]) => void): () => void;
   /** Fails queued and running runs with LoaderClosedError, stops every timer and thread. Safe to call twice. */
@@ -37,6 +39,10 @@ class LoaderImpl implements Loader {
     if (this.#closing) throw new LoaderClosedError();
     this.#core ??= new Coordinator(new PoolExecutor(this.#options), this.#options);
     return this.#core;
+  }
+
+  get size(): number {
+    return this.#core?.size ?? 0;
   }
 
   get(key: string): unknown {

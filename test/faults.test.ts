@@ -3,6 +3,9 @@
  * caller gets a typed error, the pool heals, and a later call on the same loader works. Every
  * test also fails if anything reached the host as an unhandled rejection or uncaught exception.
  */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   CancelledError,
@@ -15,7 +18,17 @@ import {
   WorkerCrashedError,
   type Loader,
 } from '../src/index.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { watchHostErrors } from './helpers.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+function heapAfterGc(): number {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
 
 watchHostErrors();
 
@@ -220,10 +233,15 @@ describe('load', () => {
   it('10,000 distinct entries in flight at once each complete with their own value', async () => {
     const l = loader({ maxEntries: 20_000 });
     const square = l.asyncLoad((n: number) => n * n);
+    const baseline = heapAfterGc();
     const values = await Promise.all(Array.from({ length: 10_000 }, (_, i) => square.wait(i)));
     expect(values.every((v, i) => v === i * i)).toBe(true);
+    expect(l.size).toBe(10_000);
     square.clear();
+    expect(l.size).toBe(0);
     expect(square.state(5).status).toBe('idle');
+    // Within 1 MiB of where it was: the 10,000 entries held several MiB.
+    expect(heapAfterGc() - baseline).toBeLessThan(1024 * 1024);
   });
 });
 
@@ -249,6 +267,14 @@ describe('close() in the middle of everything', () => {
     const heardAtClose = heard.length;
     await new Promise((r) => setTimeout(r, 200));
     expect(heard.length).toBe(heardAtClose);
+  });
+
+  it('lets the process exit within a second of close()', async () => {
+    const script = fileURLToPath(new URL('./fixtures/close-mid-load.ts', import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script], { timeout: 20_000 });
+    const report = JSON.parse(stdout) as { closedAfterMs: number; exitAfterCloseMs: number; rejected: number };
+    expect(report.rejected).toBeGreaterThan(0);
+    expect(report.exitAfterCloseMs).toBeLessThan(1000);
   });
 });
 

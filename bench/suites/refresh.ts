@@ -67,7 +67,7 @@ export async function refresh(): Promise<Figure[]> {
   return [
     {
       suite: 'refresh',
-      name: '|actual − scheduled start|, p95 (median, min–max over 50)',
+      name: 'distance of each start from its schedule, p95 over 50 (min–max)',
       unit: 'ms',
       ours: { ...stat(errors), median: p95 },
       baseline: {
