@@ -5,7 +5,7 @@
  */
 import { Piscina } from 'piscina';
 import { createLoader } from 'async-load';
-import { hashBytes, loadHasher } from '../../dist/src/hash.js';
+import { hashBytes, loadHasher } from '../../src/hash.js';
 import { stat, type Figure } from '../harness.js';
 
 const BYTES = 64 * 1024 * 1024;
