@@ -13,6 +13,7 @@
 
 import { hashBytes, hasherReady } from './hash.js';
 import { needsEncoding } from './codec.js';
+import { UnsendableValueError } from './errors.js';
 import { classify, Kind, MAX_DEPTH } from './kinds.js';
 
 export interface DerivedKey {
@@ -55,6 +56,8 @@ export function deriveKey(prefix: string, args: readonly unknown[]): DerivedKey 
   } catch (error) {
     // The walk does not track where it is (that costs on every call); find the path now.
     needsEncoding(args, 'args');
+    // The codec accepted what the walk refused: never let the internal marker escape.
+    if (error === REFUSED) throw new UnsendableValueError('args', 'a value the cache key cannot describe');
     throw error;
   }
   if (walker.needsHasher) return undefined;
@@ -167,7 +170,7 @@ class Walker {
       this.out += `^${cycle};`;
       return;
     }
-    if (depth >= MAX_DEPTH) throw REFUSED;
+    if (depth > MAX_DEPTH) throw REFUSED;
     open.push(obj);
     this.#object(obj, depth);
     open.pop();

@@ -271,8 +271,14 @@ describe('close() in the middle of everything', () => {
 
   it('lets the process exit within a second of close()', async () => {
     const script = fileURLToPath(new URL('./fixtures/close-mid-load.ts', import.meta.url));
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script], { timeout: 20_000 });
-    const report = JSON.parse(stdout) as { closedAfterMs: number; exitAfterCloseMs: number; rejected: number };
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script], {
+      timeout: 20_000,
+    });
+    const report = JSON.parse(stdout) as {
+      closedAfterMs: number;
+      exitAfterCloseMs: number;
+      rejected: number;
+    };
     expect(report.rejected).toBeGreaterThan(0);
     expect(report.exitAfterCloseMs).toBeLessThan(1000);
   });

@@ -148,3 +148,22 @@ describe('fast paths', () => {
     expect(text([{ a: 1 }])).not.toBe(text({ a: 1 }));
   });
 });
+
+describe('the depth limit', () => {
+  it('is the same for the key walk and the codec, at the boundary', () => {
+    const nest = (levels: number): unknown => {
+      let v: unknown = 0;
+      for (let i = 0; i < levels; i++) v = [v];
+      return v;
+    };
+    for (const levels of [1999, 2000, 2001, 2002, 2003]) {
+      let error: unknown;
+      try {
+        deriveKey(P, [nest(levels)]);
+      } catch (e) {
+        error = e;
+      }
+      if (error !== undefined) expect(error).toBeInstanceOf(UnsendableValueError);
+    }
+  });
+});
