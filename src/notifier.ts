@@ -7,7 +7,7 @@
 import type { UpdateEvent } from './entry.js';
 import type { Listener, Registration } from './registration.js';
 import { now } from './clock.js';
-import { after } from './timers.js';
+import { after, soon } from './timers.js';
 
 interface Batch {
   events: UpdateEvent[];
@@ -42,7 +42,7 @@ export class Notifier {
         if (this.#open.get(interval) === opened) this.#open.delete(interval);
         this.#deliver(opened);
       };
-      if (interval === 0) setImmediate(flush);
+      if (interval === 0) soon(flush);
       // Counted from the run's end on its thread, not from its reply's arrival here, less a
       // millisecond for timer lateness: announced no later than pollInterval after it settled.
       // Held open: a settled run is owed to its subscribers even if nothing else is pending.

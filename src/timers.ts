@@ -34,3 +34,8 @@ export function after(ms: number, fn: () => void, hold = false): Timer {
   if (!hold) (handle as { unref?: () => void } | null)?.unref?.();
   return { cancel: () => provider.clearTimeout(handle) };
 }
+
+/** Calls `fn` at the end of the current turn of the event loop (after I/O callbacks). */
+export function soon(fn: () => void): void {
+  setImmediate(fn);
+}
