@@ -164,6 +164,9 @@ describe('the depth limit', () => {
         error = e;
       }
       if (error !== undefined) expect(error).toBeInstanceOf(UnsendableValueError);
+      // Past the limit by any measure, it is refused; well inside it, it is not.
+      if (levels >= 2002) expect(error, `${levels} levels`).toBeInstanceOf(UnsendableValueError);
     }
+    expect(() => deriveKey(P, [nest(1990)])).not.toThrow();
   });
 });
