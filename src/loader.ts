@@ -187,9 +187,12 @@ export class Coordinator {
     this.#assertOpen();
     const key = deriveKey(registration.prefix, args);
     if (!key) {
-      void loadHasher().then(() => {
-        if (!this.#closed && hasherReady()) this.#entryFor(registration, args);
-      }, this.#options.onError);
+      // The replay has no caller to throw to (a full queue, say): its errors go to onError.
+      loadHasher()
+        .then(() => {
+          if (!this.#closed && hasherReady()) this.#entryFor(registration, args);
+        })
+        .catch((error: unknown) => this.#options.onError(error instanceof Error ? error : new Error(String(error))));
       return undefined;
     }
     const found = this.#store.find(key);
