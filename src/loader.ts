@@ -192,7 +192,9 @@ export class Coordinator {
         .then(() => {
           if (!this.#closed && hasherReady()) this.#entryFor(registration, args);
         })
-        .catch((error: unknown) => this.#options.onError(error instanceof Error ? error : new Error(String(error))));
+        .catch((error: unknown) =>
+          this.#options.onError(error instanceof Error ? error : new Error(String(error))),
+        );
       return undefined;
     }
     const found = this.#store.find(key);

@@ -85,6 +85,7 @@ export class PoolExecutor implements Executor {
   /** Runs submitted and not yet settled for the caller; bounded by threads + maxQueue. */
   #inFlight = 0;
   #closed = false;
+  readonly #onError: (error: Error) => void;
 
   constructor(settings: PoolSettings) {
     const { filename, execArgv } = workerLocation();
@@ -92,6 +93,7 @@ export class PoolExecutor implements Executor {
     this.#slots = new StartSlots(this.#handOffLimit);
     const setup: WorkerSetup = { slots: this.#slots.buffer, slotCount: this.#slots.count };
     this.#maxQueue = settings.maxQueue;
+    this.#onError = settings.onError;
     this.#capacity = settings.threads + settings.maxQueue;
     this.#pool = new Piscina({
       filename,
@@ -194,23 +196,27 @@ export class PoolExecutor implements Executor {
         this.#finish(run, run.stopReason ? { ...outcome, ok: false, error: run.stopReason } : outcome);
       this.#pump();
     };
-    this.#pool.run(message).then(
-      (result) => {
-        if ('skipped' in result) return settle(undefined);
-        const { arrivedAt, startedAt, finishedAt } = result;
-        const payload = result.ok ? result.value : result.error;
-        const value = result.encoded === true ? decode(payload) : payload;
-        settle(
-          result.ok
-            ? { ok: true, value, arrivedAt, startedAt, finishedAt }
-            : { ok: false, error: value, arrivedAt, startedAt, finishedAt },
-        );
-      },
-      (error: unknown) => {
-        const startedAt = this.#slots.startedAt(slot);
-        settle({ ok: false, error: run.stopReason ?? crashError(error), startedAt, finishedAt: now() });
-      },
-    );
+    this.#pool
+      .run(message)
+      .then(
+        (result) => {
+          if ('skipped' in result) return settle(undefined);
+          const { arrivedAt, startedAt, finishedAt } = result;
+          const payload = result.ok ? result.value : result.error;
+          const value = result.encoded === true ? decode(payload) : payload;
+          settle(
+            result.ok
+              ? { ok: true, value, arrivedAt, startedAt, finishedAt }
+              : { ok: false, error: value, arrivedAt, startedAt, finishedAt },
+          );
+        },
+        (error: unknown) => {
+          const startedAt = this.#slots.startedAt(slot);
+          settle({ ok: false, error: run.stopReason ?? crashError(error), startedAt, finishedAt: now() });
+        },
+      )
+      // Settling runs the coordinator's bookkeeping; a bug there must reach onError, not the host.
+      .catch((error: unknown) => this.#onError(error instanceof Error ? error : new Error(String(error))));
   }
 
   async close(): Promise<void> {
