@@ -192,31 +192,32 @@ export class PoolExecutor implements Executor {
       timer?.cancel();
       this.#slots.release(slot);
       this.#handedOff.delete(run);
-      if (outcome)
-        this.#finish(run, run.stopReason ? { ...outcome, ok: false, error: run.stopReason } : outcome);
+      try {
+        if (outcome)
+          this.#finish(run, run.stopReason ? { ...outcome, ok: false, error: run.stopReason } : outcome);
+      } catch (error) {
+        // Settling runs the coordinator's bookkeeping; a bug there must reach onError, not the host.
+        this.#onError(error instanceof Error ? error : new Error(String(error)));
+      }
       this.#pump();
     };
-    this.#pool
-      .run(message)
-      .then(
-        (result) => {
-          if ('skipped' in result) return settle(undefined);
-          const { arrivedAt, startedAt, finishedAt } = result;
-          const payload = result.ok ? result.value : result.error;
-          const value = result.encoded === true ? decode(payload) : payload;
-          settle(
-            result.ok
-              ? { ok: true, value, arrivedAt, startedAt, finishedAt }
-              : { ok: false, error: value, arrivedAt, startedAt, finishedAt },
-          );
-        },
-        (error: unknown) => {
-          const startedAt = this.#slots.startedAt(slot);
-          settle({ ok: false, error: run.stopReason ?? crashError(error), startedAt, finishedAt: now() });
-        },
-      )
-      // Settling runs the coordinator's bookkeeping; a bug there must reach onError, not the host.
-      .catch((error: unknown) => this.#onError(error instanceof Error ? error : new Error(String(error))));
+    this.#pool.run(message).then(
+      (result) => {
+        if ('skipped' in result) return settle(undefined);
+        const { arrivedAt, startedAt, finishedAt } = result;
+        const payload = result.ok ? result.value : result.error;
+        const value = result.encoded === true ? decode(payload) : payload;
+        settle(
+          result.ok
+            ? { ok: true, value, arrivedAt, startedAt, finishedAt }
+            : { ok: false, error: value, arrivedAt, startedAt, finishedAt },
+        );
+      },
+      (error: unknown) => {
+        const startedAt = this.#slots.startedAt(slot);
+        settle({ ok: false, error: run.stopReason ?? crashError(error), startedAt, finishedAt: now() });
+      },
+    );
   }
 
   async close(): Promise<void> {
