@@ -111,12 +111,12 @@ function sortKeys(keys: string[]): string[] {
 function flatObjectText(obj: object): string | undefined {
   const proto: unknown = Object.getPrototypeOf(obj);
   if (proto !== Object.prototype && proto !== null) return undefined;
-  const keys = sortKeys(Object.keys(obj));
+  const layout = layoutOf(Object.keys(obj));
+  const { sorted, labels } = layout;
   let out = '{';
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i]!;
-    const v = (obj as Record<string, unknown>)[k];
-    out += k.length + ':' + k;
+  for (let i = 0; i < sorted.length; i++) {
+    const v = (obj as Record<string, unknown>)[sorted[i]!];
+    out += labels[i]!;
     if (typeof v === 'string') out += 's' + v.length + ':' + v;
     else if (typeof v === 'number' && !Object.is(v, -0)) out += 'n' + v + ';';
     else if (typeof v === 'boolean') out += v ? 'T' : 'F';
@@ -125,6 +125,38 @@ function flatObjectText(obj: object): string | undefined {
     else return undefined;
   }
   return out + '}';
+}
+
+interface Layout {
+  /** The keys in the order the object listed them. */
+  order: string[];
+  sorted: string[];
+  /** `length:key` for each sorted key, as the walker writes it. */
+  labels: string[];
+}
+
+/**
+ * Calls with objects of one shape (the usual case: a server builds the same options bag per
+ * request) list the same keys in the same order; remembering the last shape skips the sort and
+ * the label text. Property names are interned strings, so the comparison is pointer-cheap.
+ */
+let lastLayout: Layout | undefined;
+
+function layoutOf(order: string[]): Layout {
+  const last = lastLayout;
+  if (last && last.order.length === order.length) {
+    let same = true;
+    for (let i = 0; i < order.length; i++) {
+      if (last.order[i] !== order[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return last;
+  }
+  const sorted = sortKeys([...order]);
+  lastLayout = { order, sorted, labels: sorted.map((k) => k.length + ':' + k) };
+  return lastLayout;
 }
 
 /** Thrown inside the walk for anything it does not write; deriveKey then names the path. */
