@@ -40,14 +40,19 @@ export function deriveKey(prefix: string, args: readonly unknown[]): DerivedKey 
     // The most common shapes, without allocating a walker. The leading quote cannot start a
     // walker's text, so these never collide with it.
     const only = args[0];
-    if (typeof only === 'string')
-      return { text: `${prefix}"${only}`, binaries: undefined, needsEncoding: false };
-    if (typeof only === 'number' && !Object.is(only, -0)) {
-      return { text: `${prefix}#${only}`, binaries: undefined, needsEncoding: false };
+    const type = typeof only;
+    if (type === 'string' || (type === 'number' && !Object.is(only, -0))) {
+      const node = memoNode(prefix);
+      let text = node.get(only) as string | undefined;
+      if (text === undefined) {
+        text = type === 'string' ? `${prefix}"${only as string}` : `${prefix}#${only as number}`;
+        remember(node, only, text);
+      }
+      return { text, binaries: undefined, needsEncoding: false };
     }
-    if (typeof only === 'object' && only !== null) {
-      const flat = flatObjectText(only);
-      if (flat !== undefined) return { text: prefix + flat, binaries: undefined, needsEncoding: false };
+    if (type === 'object' && only !== null) {
+      const text = flatObjectText(prefix, only as object);
+      if (text !== undefined) return { text, binaries: undefined, needsEncoding: false };
     }
   }
   const walker = new Walker();
@@ -108,23 +113,70 @@ function sortKeys(keys: string[]): string[] {
  * null or undefined (an options bag, a query), built without the walker; undefined otherwise.
  * Must produce exactly what Walker#fields would, so both paths find the same entry.
  */
-function flatObjectText(obj: object): string | undefined {
+function flatObjectText(prefix: string, obj: object): string | undefined {
   const proto: unknown = Object.getPrototypeOf(obj);
   if (proto !== Object.prototype && proto !== null) return undefined;
   const layout = layoutOf(Object.keys(obj));
   const { sorted, labels } = layout;
-  let out = '{';
   for (let i = 0; i < sorted.length; i++) {
     const v = (obj as Record<string, unknown>)[sorted[i]!];
-    out += labels[i]!;
-    if (typeof v === 'string') out += 's' + v.length + ':' + v;
-    else if (typeof v === 'number' && !Object.is(v, -0)) out += 'n' + v + ';';
-    else if (typeof v === 'boolean') out += v ? 'T' : 'F';
-    else if (v === undefined) out += 'U';
-    else if (v === null) out += 'N';
-    else return undefined;
+    const t = typeof v;
+    const flat =
+      t === 'string' ||
+      t === 'boolean' ||
+      v === undefined ||
+      v === null ||
+      (t === 'number' && !Object.is(v, -0));
+    if (!flat) return undefined;
   }
-  return out + '}';
+  // Walk the memo trie (prefix -> layout -> each value in key order) to the text made before.
+  let level = child(memoNode(prefix), layout);
+  for (let i = 0; i < sorted.length; i++) level = child(level, (obj as Record<string, unknown>)[sorted[i]!]);
+  let text = level.get(LEAF) as string | undefined;
+  if (text !== undefined) return text;
+  text = prefix + '{';
+  for (let i = 0; i < sorted.length; i++) {
+    const v = (obj as Record<string, unknown>)[sorted[i]!];
+    text += labels[i]!;
+    if (typeof v === 'string') text += 's' + v.length + ':' + v;
+    else if (typeof v === 'number') text += 'n' + v + ';';
+    else if (typeof v === 'boolean') text += v ? 'T' : 'F';
+    else text += v === undefined ? 'U' : 'N';
+  }
+  text += '}';
+  remember(level, LEAF, text);
+  return text;
+}
+
+/**
+ * Memo of texts already made for single-primitive and flat-object arguments. A Map keyed by a
+ * freshly built string must flatten and hash it on every lookup (about half the cost of a
+ * cached call with an object argument, measured); primitive keys and the memo's own string
+ * (its hash computed once) are cheap. Bounded: cleared when it holds MEMO_LIMIT texts.
+ */
+const MEMO_LIMIT = 4096;
+const LEAF = Symbol('text');
+let memo = new Map<string, Map<unknown, unknown>>();
+let memoSize = 0;
+
+function memoNode(prefix: string): Map<unknown, unknown> {
+  let node = memo.get(prefix);
+  if (!node) memo.set(prefix, (node = new Map()));
+  return node;
+}
+
+function child(level: Map<unknown, unknown>, key: unknown): Map<unknown, unknown> {
+  let next = level.get(key) as Map<unknown, unknown> | undefined;
+  if (!next) level.set(key, (next = new Map()));
+  return next;
+}
+
+function remember(level: Map<unknown, unknown>, key: unknown, text: string): void {
+  if (++memoSize > MEMO_LIMIT) {
+    memo = new Map();
+    memoSize = 1;
+  }
+  level.set(key, text);
 }
 
 interface Layout {

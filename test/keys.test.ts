@@ -170,3 +170,19 @@ describe('the depth limit', () => {
     expect(() => deriveKey(P, [nest(1990)])).not.toThrow();
   });
 });
+
+describe('the memo of texts for primitive and flat-object arguments', () => {
+  it('gives the same text before and after it is cleared, and different texts to different values', () => {
+    const first = text({ month: '2026-11', n: 1 });
+    const texts = new Set<string>();
+    // More distinct calls than the memo holds: it is cleared on the way.
+    for (let i = 0; i < 5000; i++) texts.add(text({ month: '2026-11', n: i }));
+    expect(texts.size).toBe(5000);
+    expect(text({ n: 1, month: '2026-11' })).toBe(first);
+    expect(text('a')).toBe(text('a'));
+    expect(text(1)).not.toBe(text('1'));
+    expect(text({ a: 1 })).not.toBe(text({ a: '1' }));
+    expect(text({ a: null })).not.toBe(text({ a: undefined }));
+    expect(text({ a: 0 })).not.toBe(text({ a: -0 }));
+  });
+});
