@@ -136,12 +136,7 @@ function flatObjectText(prefix: string, obj: object): string | undefined {
   if (text !== undefined) return text;
   text = prefix + '{';
   for (let i = 0; i < sorted.length; i++) {
-    const v = (obj as Record<string, unknown>)[sorted[i]!];
-    text += labels[i]!;
-    if (typeof v === 'string') text += 's' + v.length + ':' + v;
-    else if (typeof v === 'number') text += 'n' + v + ';';
-    else if (typeof v === 'boolean') text += v ? 'T' : 'F';
-    else text += v === undefined ? 'U' : 'N';
+    text += labels[i]! + primitiveText((obj as Record<string, unknown>)[sorted[i]!] as Primitive);
   }
   text += '}';
   remember(level, LEAF, text);
@@ -207,8 +202,33 @@ function layoutOf(order: string[]): Layout {
     if (same) return last;
   }
   const sorted = sortKeys([...order]);
-  lastLayout = { order, sorted, labels: sorted.map((k) => k.length + ':' + k) };
+  lastLayout = { order, sorted, labels: sorted.map(labelText) };
   return lastLayout;
+}
+
+type Primitive = string | number | boolean | bigint | undefined | null;
+
+/**
+ * How a primitive value and a property name are written. The walker and the flat-object fast
+ * path both use these, so the two always produce the same text for the same value.
+ */
+function primitiveText(v: Primitive): string {
+  switch (typeof v) {
+    case 'string':
+      return 's' + v.length + ':' + v;
+    case 'number':
+      return Object.is(v, -0) ? 'n-0;' : 'n' + v + ';';
+    case 'boolean':
+      return v ? 'T' : 'F';
+    case 'bigint':
+      return 'b' + v + ';';
+    default:
+      return v === undefined ? 'U' : 'N';
+  }
+}
+
+function labelText(key: string): string {
+  return key.length + ':' + key;
 }
 
 /** Thrown inside the walk for anything it does not write; deriveKey then names the path. */
@@ -223,28 +243,10 @@ class Walker {
   readonly #open: object[] = [];
 
   value(v: unknown, depth: number): void {
-    switch (typeof v) {
-      case 'string':
-        this.out += `s${v.length}:${v}`;
-        return;
-      case 'number':
-        this.out += Object.is(v, -0) ? 'n-0;' : `n${v};`;
-        return;
-      case 'boolean':
-        this.out += v ? 'T' : 'F';
-        return;
-      case 'undefined':
-        this.out += 'U';
-        return;
-      case 'bigint':
-        this.out += `b${v};`;
-        return;
-      case 'function':
-      case 'symbol':
-        throw REFUSED;
-    }
-    if (v === null) {
-      this.out += 'N';
+    const type = typeof v;
+    if (type === 'function' || type === 'symbol') throw REFUSED;
+    if (v === null || type !== 'object') {
+      this.out += primitiveText(v as Primitive);
       return;
     }
     const obj = v as object;
@@ -321,7 +323,7 @@ class Walker {
     this.out += '{';
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i]!;
-      this.out += k.length + ':' + k;
+      this.out += labelText(k);
       this.value(obj[k], depth + 1);
     }
     this.out += '}';

@@ -67,10 +67,6 @@ export class Coordinator {
     loadHasher().catch(options.onError);
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   get size(): number {
     return this.#store.size;
   }
@@ -98,8 +94,7 @@ export class Coordinator {
 
   state(registration: Registration, args: unknown[]): LoadState<unknown> {
     this.#assertOpen();
-    const key = deriveKey(registration.prefix, args);
-    const entry = key && this.#store.find(key);
+    const entry = this.#existing(registration, args);
     if (!entry) return { status: 'idle', value: undefined, error: undefined, runs: 0 };
     this.#store.touch(entry, this.#readTime());
     return entry.state();
@@ -131,8 +126,7 @@ export class Coordinator {
     if (this.#closed) return;
     const error = new CancelledError('the entry was cleared');
     if (args) {
-      const key = deriveKey(registration.prefix, args);
-      const entry = key && this.#store.find(key);
+      const entry = this.#existing(registration, args);
       if (entry) this.#remove(entry, error);
       return;
     }
@@ -177,6 +171,12 @@ export class Coordinator {
 
   #readTime(): number {
     return this.#options.ttl === Infinity ? 0 : performance.now();
+  }
+
+  /** The call's entry if it exists; never creates one or starts a run. */
+  #existing(registration: Registration, args: unknown[]): Entry | undefined {
+    const key = deriveKey(registration.prefix, args);
+    return key && this.#store.find(key);
   }
 
   /**
@@ -249,9 +249,9 @@ export class Coordinator {
     if (this.#notifier.wants(entry.registration)) this.#notifier.push(entry.event(), entry.registration);
   }
 
-  /** The next run starts at (this run's actual start + refreshEvery), or at once if that has passed. */
-  #scheduleRefresh(entry: Entry, startedAt: number, refreshEvery: number): void {
-    const target = startedAt + refreshEvery;
+  /** The next run starts at (anchor + refreshEvery), or at once if that has passed. */
+  #scheduleRefresh(entry: Entry, anchor: number, refreshEvery: number): void {
+    const target = anchor + refreshEvery;
     entry.refreshTimer = after(target - this.#lead - now(), () => {
       entry.refreshTimer = undefined;
       if (entry.removed || entry.run || this.#closed) return;

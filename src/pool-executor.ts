@@ -158,7 +158,8 @@ export class PoolExecutor implements Executor {
       if (!run.done) this.#handOff(run);
     }
     if (this.#head === this.#queue.length) {
-      this.#queue = [];
+      // Emptied (the usual case under light load): reuse the array rather than allocate one per call.
+      this.#queue.length = 0;
       this.#head = 0;
     } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
       this.#queue = this.#queue.slice(this.#head);
@@ -229,7 +230,6 @@ export class PoolExecutor implements Executor {
     this.#head = 0;
     for (const run of this.#handedOff) {
       // Their threads are all about to be terminated: settle them now, with the reason.
-      if (!run.done) run.stopReason = closed;
       this.#finish(run, {
         ok: false,
         error: closed,

@@ -59,28 +59,24 @@ async function originalDesign(): Promise<number[]> {
 
 export async function notify(): Promise<Figure[]> {
   const original = stat(await originalDesign());
-  const zero = stat(await latencies(0));
-  const dflt = stat(await latencies(10));
-  return [
-    {
-      suite: 'notify',
-      name: 'finish → subscriber, pollInterval 0',
-      unit: 'ms',
-      ours: zero,
-      baseline: { name: 'original 500 ms poll', stat: original },
-      ratio: zero.median / original.median,
-      target: 'median ≤ 2 ms',
-      met: zero.median <= 2,
-    },
-    {
-      suite: 'notify',
-      name: 'finish → subscriber, default pollInterval (10 ms)',
-      unit: 'ms',
-      ours: dflt,
-      baseline: { name: 'original 500 ms poll', stat: original },
-      ratio: dflt.median / original.median,
-      target: 'median ≤ 10 ms',
-      met: dflt.median <= 10,
-    },
+  // pollInterval, how it is named, and the target median in ms (the interval itself, or 2 ms at 0).
+  const settings: [number, string, number][] = [
+    [0, 'pollInterval 0', 2],
+    [10, 'default pollInterval (10 ms)', 10],
   ];
+  const figures: Figure[] = [];
+  for (const [interval, label, limit] of settings) {
+    const ours = stat(await latencies(interval));
+    figures.push({
+      suite: 'notify',
+      name: `finish → subscriber, ${label}`,
+      unit: 'ms',
+      ours,
+      baseline: { name: 'original 500 ms poll', stat: original },
+      ratio: ours.median / original.median,
+      target: `median ≤ ${limit} ms`,
+      met: ours.median <= limit,
+    });
+  }
+  return figures;
 }
