@@ -53,8 +53,9 @@ function wrap(
 ): AsyncLoaded<unknown[], unknown> {
   const ref = toFunctionRef(fn);
   const core = coordinator();
-  const registration = core.register(ref, options);
   const loaded = (...args: unknown[]): unknown => core.read(registration, args);
+  // The loader counts this wrapper while it lives, so a forgotten wrapper's function is forgotten too.
+  const registration = core.register(ref, options, loaded);
   loaded.state = (...args: unknown[]) => core.state(registration, args);
   loaded.wait = (...args: unknown[]) => core.wait(registration, args);
   loaded.refresh = (...args: unknown[]) => core.refresh(registration, args);

@@ -10,7 +10,16 @@
  */
 
 import { libraryErrorFromCode } from './errors.js';
-import { classify, Kind, MAX_DEPTH, renderPath, tooDeep, type Segment } from './kinds.js';
+import {
+  classify,
+  coversItsBuffer,
+  exactCopy,
+  Kind,
+  MAX_DEPTH,
+  renderPath,
+  tooDeep,
+  type Segment,
+} from './kinds.js';
 
 /** Marks a tagged object. A user object that happens to own this key is escaped, not misread. */
 const TAG = '\u0000asyncLoad';
@@ -81,14 +90,19 @@ export function needsEncoding(value: unknown, root: string): boolean {
         }
         return;
       case Kind.Array: {
-        const arr = obj as unknown[];
-        for (let i = 0; i < arr.length; i++) {
-          segments.push(i);
-          walk(arr[i], depth + 1);
+        // Own keys, not 0..length: holes stay holes and non-index properties are carried too.
+        for (const k of Object.keys(obj)) {
+          const index = Number(k);
+          segments.push(Number.isInteger(index) && index >= 0 && String(index) === k ? index : k);
+          walk((obj as Record<string, unknown>)[k], depth + 1);
           segments.pop();
         }
         return;
       }
+      case Kind.Binary:
+        // Posting a view sends its whole backing buffer: send a copy of just its bytes instead.
+        if (!coversItsBuffer(obj as ArrayBufferView)) found = true;
+        return;
       case Kind.Map:
         for (const [k, val] of obj as Map<unknown, unknown>) {
           segments.push({ raw: '<Map key>' });
@@ -153,7 +167,7 @@ function encode(v: unknown, memo: Map<object, unknown>): unknown {
     case Kind.PlainObject: {
       const out: Record<string, unknown> = Object.getPrototypeOf(v) === null ? Object.create(null) : {};
       memo.set(v, out);
-      for (const k of Object.keys(v)) out[k] = encode((v as Record<string, unknown>)[k], memo);
+      for (const k of Object.keys(v)) setOwn(out, k, encode((v as Record<string, unknown>)[k], memo));
       if (Object.hasOwn(v, TAG)) {
         const escaped = { [TAG]: 'escape', value: out };
         memo.set(v, escaped);
@@ -165,9 +179,13 @@ function encode(v: unknown, memo: Map<object, unknown>): unknown {
       const arr = v as unknown[];
       const out: unknown[] = new Array(arr.length);
       memo.set(v, out);
-      for (let i = 0; i < arr.length; i++) out[i] = encode(arr[i], memo);
+      // Own keys: holes stay holes, non-index properties come along.
+      for (const k of Object.keys(arr))
+        setOwn(out, k, encode((arr as unknown as Record<string, unknown>)[k], memo));
       return out;
     }
+    case Kind.Binary:
+      return coversItsBuffer(v as ArrayBufferView) ? v : exactCopy(v as ArrayBufferView);
     case Kind.Map: {
       const out = new Map();
       memo.set(v, out);
@@ -186,6 +204,13 @@ function encode(v: unknown, memo: Map<object, unknown>): unknown {
   }
 }
 
+/** Sets an own data property; plain assignment of `__proto__` would call the prototype setter instead. */
+function setOwn(obj: object, key: string, value: unknown): void {
+  if (key === '__proto__')
+    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else (obj as Record<string, unknown>)[key] = value;
+}
+
 function encodeErrorInto(error: Error, memo: Map<object, unknown>): Tagged {
   const encoded: EncodedError = {
     name: safeString(() => error.name, 'Error'),
@@ -200,7 +225,7 @@ function encodeErrorInto(error: Error, memo: Map<object, unknown>): Tagged {
   if (encoded.hasCause) encoded.cause = encode(error.cause, memo);
   for (const k of Object.keys(error)) {
     if (!STANDARD_ERROR_KEYS.has(k))
-      encoded.props[k] = encode((error as unknown as Record<string, unknown>)[k], memo);
+      setOwn(encoded.props, k, encode((error as unknown as Record<string, unknown>)[k], memo));
   }
   if (error instanceof AggregateError && Array.isArray(error.errors)) {
     encoded.errors = error.errors.map((e) => encode(e, memo));
@@ -258,7 +283,11 @@ function decodeNode(v: unknown, memo: Map<object, unknown>): unknown {
   if (done !== undefined) return done;
   if (Array.isArray(v)) {
     memo.set(v, v);
-    for (let i = 0; i < v.length; i++) v[i] = decodeNode(v[i], memo);
+    // Own keys: assigning to a hole would fill it.
+    for (const k of Object.keys(v)) {
+      const rec = v as unknown as Record<string, unknown>;
+      rec[k] = decodeNode(rec[k], memo);
+    }
     return v;
   }
   if (v instanceof Map) {
@@ -337,7 +366,7 @@ function decodeError(node: object, e: EncodedError, memo: Map<object, unknown>):
   for (const k of Object.keys(e.props)) {
     if (k === 'code' && error instanceof Error && 'code' in error && code.startsWith('ERR_ASYNC_LOAD_'))
       continue;
-    (error as unknown as Record<string, unknown>)[k] = decodeNode(e.props[k], memo);
+    setOwn(error, k, decodeNode(e.props[k], memo));
   }
   if (e.errors) {
     Object.defineProperty(error, 'errors', {

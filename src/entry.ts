@@ -50,8 +50,15 @@ interface Waiter {
   reject: (error: unknown) => void;
 }
 
+/**
+ * `remove`: the entry leaves its store. Its refresh stops; with `error`, its run (if any) is
+ * cancelled and its waiters fail with that error; without, a run in flight may finish and its
+ * waiters still get its outcome, but nothing is scheduled after it (`ttl` expiry).
+ */
 export type Action =
-  { type: 'start'; run: RunHandle } | { type: 'settle'; outcome: Outcome } | { type: 'remove'; error: Error };
+  | { type: 'start'; run: RunHandle }
+  | { type: 'settle'; outcome: Outcome }
+  | { type: 'remove'; error: Error | undefined };
 
 export class Entry {
   readonly text: string;
@@ -78,6 +85,8 @@ export class Entry {
   lastRead = 0;
   /** True once cleared or evicted: late outcomes of its run are ignored. */
   removed = false;
+  /** Order of this entry's latest successful value among the loader's (for `loader.get(key)`). */
+  valueSeq = 0;
   /** Next entry with the same text but different binary data (a hash collision). */
   next: Entry | undefined;
 
@@ -127,11 +136,12 @@ export class Entry {
         return;
       }
       case 'remove': {
-        const waiters = this.waiters;
         this.removed = true;
-        this.waiters = undefined;
         this.refreshTimer?.cancel();
         this.refreshTimer = undefined;
+        if (!action.error) return;
+        const waiters = this.waiters;
+        this.waiters = undefined;
         this.run?.cancel(action.error);
         if (waiters) for (const w of waiters) w.reject(action.error);
         return;

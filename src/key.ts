@@ -1,34 +1,49 @@
 /**
- * An entry's identity: (function, key, arguments) rendered as one canonical string. Equal
- * values give equal text whatever their object key order; different types give different
- * text (`1` / `'1'` / `1n`, a Date / its ISO string, a Map / an object). The same walk
- * checks that every argument can be carried, and notes whether any needs the codec.
+ * An entry's identity: (function, key, arguments) rendered as one canonical string. Two calls
+ * get the same text exactly when the function would receive indistinguishable arguments:
+ * object key order and Map/Set insertion order do not count; types, holes, non-index array
+ * properties, an Error's own properties, `cause` and `errors` do (see README "Identity").
  *
- * This is the cache-hit hot path, so it builds a string directly (no JSON, no superjson:
- * measured at ~5 µs a call against well under 1 µs here) and the store is a Map keyed by that
- * text, so the engine's string hashing finds the entry and full string equality verifies it.
- * Binary data is the one thing not spelled out: a typed array stands in the text as its
- * length and 64-bit xxHash, and the store verifies its bytes on every match.
+ * The walk reads every property of the arguments once and writes everything the run will
+ * receive into the text, so the text is also the payload's only source: on a miss the
+ * arguments are rebuilt from it (rebuild-args.ts), never read from the caller's objects a
+ * second time. A getter that answers differently on each read therefore cannot make the key
+ * and the run disagree. Binary data is the one thing not spelled out: a typed array stands in
+ * the text as its kind, length and 64-bit xxHash, and the store verifies its bytes on every
+ * match.
+ *
+ * Values are walked as trees: an object reached twice is written twice (the run receives a
+ * tree copy, so sharing is not part of identity); only a cycle is written as a reference to
+ * the enclosing object it returns to (`^depth;`).
  */
 
+import { types } from 'node:util';
 import { hashBytes, hasherReady } from './hash.js';
 import { needsEncoding } from './codec.js';
 import { UnsendableValueError } from './errors.js';
-import { classify, Kind, MAX_DEPTH } from './kinds.js';
+import { binaryKind, bytesOf, classify, Kind, MAX_DEPTH } from './kinds.js';
 
 export interface DerivedKey {
   /** The canonical identity text; the store's key. */
   text: string;
-  /** Binary leaves in walk order, to verify a match byte for byte (hash text alone could collide). */
+  /** The caller's binary leaves in walk order: verified byte for byte on a match, copied on a miss. */
   binaries: (ArrayBufferView | ArrayBuffer)[] | undefined;
-  /** True when some argument (a URL, an Error, ...) must go through the codec to arrive intact. */
-  needsEncoding: boolean;
 }
 
-/** The part of the identity that is the same for every call of one wrapped function. */
+/**
+ * The part of the identity that is the same for every call of one wrapped function. Both
+ * parts are length-prefixed or numeric, so no function id and key option can run into each
+ * other or into the arguments.
+ */
 export function keyPrefix(functionId: number, key: string | undefined): string {
   return key === undefined ? `${functionId}|` : `${functionId}k${key.length}:${key}|`;
 }
+
+/**
+ * Arguments are refused past this many objects: a value that shares objects heavily (each
+ * level of `[x, x]` doubles the tree) would otherwise expand until memory runs out.
+ */
+export const MAX_OBJECTS = 8_000_000;
 
 /**
  * Derives the key of one call, or returns undefined when an argument holds binary data and
@@ -37,36 +52,59 @@ export function keyPrefix(functionId: number, key: string | undefined): string {
  */
 export function deriveKey(prefix: string, args: readonly unknown[]): DerivedKey | undefined {
   if (args.length === 1) {
-    // The most common shapes, without allocating a walker. The leading quote cannot start a
-    // walker's text, so these never collide with it.
+    // The most common shapes, without a walker. `"` and `#` never start a walker's text.
     const only = args[0];
-    const type = typeof only;
-    if (type === 'string' || (type === 'number' && !Object.is(only, -0))) {
-      const node = memoNode(prefix);
-      let text = node.get(only) as string | undefined;
-      if (text === undefined) {
-        text = type === 'string' ? `${prefix}"${only as string}` : `${prefix}#${only as number}`;
-        remember(node, only, text);
-      }
-      return { text, binaries: undefined, needsEncoding: false };
-    }
-    if (type === 'object' && only !== null) {
-      const text = flatObjectText(prefix, only as object);
-      if (text !== undefined) return { text, binaries: undefined, needsEncoding: false };
-    }
+    if (typeof only === 'string') return { text: `${prefix}"${only}`, binaries: undefined };
+    if (typeof only === 'number' && !Object.is(only, -0))
+      return { text: `${prefix}#${only}`, binaries: undefined };
   }
   const walker = new Walker();
   try {
     for (let i = 0; i < args.length; i++) walker.value(args[i], 0);
   } catch (error) {
-    // The walk does not track where it is (that costs on every call); find the path now.
-    needsEncoding(args, 'args');
-    // The codec accepted what the walk refused: never let the internal marker escape.
-    if (error === REFUSED) throw new UnsendableValueError('args', 'a value the cache key cannot describe');
-    throw error;
+    throw explainRefusal(error, args);
   }
   if (walker.needsHasher) return undefined;
-  return { text: prefix + walker.out, binaries: walker.binaries, needsEncoding: walker.needsEncoding };
+  let text: string;
+  try {
+    text = prefix + walker.out;
+  } catch (error) {
+    throw explainRefusal(error, args);
+  }
+  return { text, binaries: walker.binaries };
+}
+
+/** Turns what stopped the walk into the error the caller sees; a user's getter's error passes through. */
+function explainRefusal(error: unknown, args: readonly unknown[]): unknown {
+  if (error === TOO_MANY) {
+    return new UnsendableValueError(
+      'args',
+      `a value of more than ${MAX_OBJECTS.toLocaleString('en-US')} objects (an object reached twice counts twice)`,
+      'Pass the data in a flatter form.',
+    );
+  }
+  if (error instanceof RangeError && /call stack/i.test(error.message)) {
+    // Deep values in a thread with a small stack: refuse rather than fail with the engine's error.
+    return new UnsendableValueError(
+      'args',
+      "nested too deeply to walk on this thread's stack",
+      'Flatten it first.',
+    );
+  }
+  if (error instanceof RangeError && /string length/i.test(error.message)) {
+    return new UnsendableValueError(
+      'args',
+      'too large to describe as a cache key',
+      'Pass it in binary form (a typed array).',
+    );
+  }
+  if (error !== REFUSED && !(error instanceof UnsendableValueError)) return error;
+  // The walk does not track where it is (that costs on every call); find the path now. This
+  // reads the arguments again, but only on the way to refusing the call.
+  needsEncoding(args, 'args');
+  return error instanceof UnsendableValueError
+    ? error
+    : new UnsendableValueError('args', 'a value the cache key cannot describe');
 }
 
 /** Byte-for-byte comparison of two calls' binary leaves. */
@@ -82,12 +120,6 @@ export function sameBinaries(
     if (!Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(y)) return false;
   }
   return true;
-}
-
-function bytesOf(data: ArrayBufferView | ArrayBuffer): Uint8Array {
-  return ArrayBuffer.isView(data)
-    ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-    : new Uint8Array(data);
 }
 
 /**
@@ -108,145 +140,79 @@ function sortKeys(keys: string[]): string[] {
   return keys;
 }
 
-/**
- * The walker's text for a plain object whose values are all strings, finite numbers, booleans,
- * null or undefined (an options bag, a query), built without the walker; undefined otherwise.
- * Must produce exactly what Walker#fields would, so both paths find the same entry.
- */
-function flatObjectText(prefix: string, obj: object): string | undefined {
-  const proto: unknown = Object.getPrototypeOf(obj);
-  if (proto !== Object.prototype && proto !== null) return undefined;
-  const layout = layoutOf(Object.keys(obj));
-  const { sorted, labels } = layout;
-  for (let i = 0; i < sorted.length; i++) {
-    const v = (obj as Record<string, unknown>)[sorted[i]!];
-    const t = typeof v;
-    const flat =
-      t === 'string' ||
-      t === 'boolean' ||
-      v === undefined ||
-      v === null ||
-      (t === 'number' && !Object.is(v, -0));
-    if (!flat) return undefined;
-  }
-  // Walk the memo trie (prefix -> layout -> each value in key order) to the text made before.
-  let level = child(memoNode(prefix), layout);
-  for (let i = 0; i < sorted.length; i++) level = child(level, (obj as Record<string, unknown>)[sorted[i]!]);
-  let text = level.get(LEAF) as string | undefined;
-  if (text !== undefined) return text;
-  text = prefix + '{';
-  for (let i = 0; i < sorted.length; i++) {
-    text += labels[i]! + primitiveText((obj as Record<string, unknown>)[sorted[i]!] as Primitive);
-  }
-  text += '}';
-  remember(level, LEAF, text);
-  return text;
-}
-
-/**
- * Memo of texts already made for single-primitive and flat-object arguments. A Map keyed by a
- * freshly built string must flatten and hash it on every lookup (about half the cost of a
- * cached call with an object argument, measured); primitive keys and the memo's own string
- * (its hash computed once) are cheap. Bounded: cleared when it holds MEMO_LIMIT texts.
- */
-const MEMO_LIMIT = 4096;
-const LEAF = Symbol('text');
-let memo = new Map<string, Map<unknown, unknown>>();
-let memoSize = 0;
-
-function memoNode(prefix: string): Map<unknown, unknown> {
-  let node = memo.get(prefix);
-  if (!node) memo.set(prefix, (node = new Map()));
-  return node;
-}
-
-function child(level: Map<unknown, unknown>, key: unknown): Map<unknown, unknown> {
-  let next = level.get(key) as Map<unknown, unknown> | undefined;
-  if (!next) level.set(key, (next = new Map()));
-  return next;
-}
-
-function remember(level: Map<unknown, unknown>, key: unknown, text: string): void {
-  if (++memoSize > MEMO_LIMIT) {
-    memo = new Map();
-    memoSize = 1;
-  }
-  level.set(key, text);
-}
-
-interface Layout {
-  /** The keys in the order the object listed them. */
-  order: string[];
-  sorted: string[];
-  /** `length:key` for each sorted key, as the walker writes it. */
-  labels: string[];
-}
-
-/**
- * Calls with objects of one shape (the usual case: a server builds the same options bag per
- * request) list the same keys in the same order; remembering the last shape skips the sort and
- * the label text. Property names are interned strings, so the comparison is pointer-cheap.
- */
-let lastLayout: Layout | undefined;
-
-function layoutOf(order: string[]): Layout {
-  const last = lastLayout;
-  if (last && last.order.length === order.length) {
-    let same = true;
-    for (let i = 0; i < order.length; i++) {
-      if (last.order[i] !== order[i]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return last;
-  }
-  const sorted = sortKeys([...order]);
-  lastLayout = { order, sorted, labels: sorted.map(labelText) };
-  return lastLayout;
-}
-
-type Primitive = string | number | boolean | bigint | undefined | null;
-
-/**
- * How a primitive value and a property name are written. The walker and the flat-object fast
- * path both use these, so the two always produce the same text for the same value.
- */
-function primitiveText(v: Primitive): string {
-  switch (typeof v) {
-    case 'string':
-      return 's' + v.length + ':' + v;
-    case 'number':
-      return Object.is(v, -0) ? 'n-0;' : 'n' + v + ';';
-    case 'boolean':
-      return v ? 'T' : 'F';
-    case 'bigint':
-      return 'b' + v + ';';
-    default:
-      return v === undefined ? 'U' : 'N';
-  }
-}
-
-function labelText(key: string): string {
-  return key.length + ':' + key;
-}
-
 /** Thrown inside the walk for anything it does not write; deriveKey then names the path. */
 const REFUSED = new Error('refused');
+const TOO_MANY = new Error('too many objects');
 
-class Walker {
+/** Error keys the codec carries in fixed slots rather than as own properties. */
+const STANDARD_ERROR_KEYS = new Set(['name', 'message', 'stack', 'cause']);
+
+const noPath = (): string => '';
+const dateTime = Date.prototype.getTime;
+const regExpProto = RegExp.prototype as unknown as Record<string, unknown>;
+const regExpSource = Object.getOwnPropertyDescriptor(RegExp.prototype, 'source')!.get!;
+/** Flag getters in the order `RegExp.prototype.flags` lists them; each reads the internal slot. */
+const REGEXP_FLAGS = (
+  [
+    ['hasIndices', 'd'],
+    ['global', 'g'],
+    ['ignoreCase', 'i'],
+    ['multiline', 'm'],
+    ['dotAll', 's'],
+    ['unicode', 'u'],
+    ['unicodeSets', 'v'],
+    ['sticky', 'y'],
+  ] as const
+)
+  .filter(([name]) => name in regExpProto)
+  .map(([name, letter]) => [Object.getOwnPropertyDescriptor(RegExp.prototype, name)!.get!, letter] as const);
+const urlHref = Object.getOwnPropertyDescriptor(URL.prototype, 'href')!.get!;
+const mapEntries = Map.prototype.entries;
+const setValues = Set.prototype.values;
+
+function regExpFlags(re: RegExp): string {
+  let flags = '';
+  for (const [get, letter] of REGEXP_FLAGS) if (get.call(re)) flags += letter;
+  return flags;
+}
+
+/** Whether `key`, an own key of an array of this length, is one of its elements. */
+function isIndex(key: string, length: number): boolean {
+  const n = Number(key);
+  return n < length && Number.isInteger(n) && n >= 0 && String(n) === key;
+}
+
+export class Walker {
   out = '';
   binaries: (ArrayBufferView | ArrayBuffer)[] | undefined;
-  needsEncoding = false;
   needsHasher = false;
+  #objects = 0;
   /** Objects being written, outermost first: meeting one again is a cycle, written `^i;`. */
   readonly #open: object[] = [];
 
   value(v: unknown, depth: number): void {
-    const type = typeof v;
-    if (type === 'function' || type === 'symbol') throw REFUSED;
-    if (v === null || type !== 'object') {
-      this.out += primitiveText(v as Primitive);
+    switch (typeof v) {
+      case 'string':
+        this.out += 's' + v.length + ':' + v;
+        return;
+      case 'number':
+        this.out += Object.is(v, -0) ? 'n-0;' : 'n' + v + ';';
+        return;
+      case 'boolean':
+        this.out += v ? 'T' : 'F';
+        return;
+      case 'bigint':
+        this.out += 'b' + v + ';';
+        return;
+      case 'undefined':
+        this.out += 'U';
+        return;
+      case 'function':
+      case 'symbol':
+        throw REFUSED;
+    }
+    if (v === null) {
+      this.out += 'N';
       return;
     }
     const obj = v as object;
@@ -257,46 +223,36 @@ class Walker {
       return;
     }
     if (depth > MAX_DEPTH) throw REFUSED;
+    if (++this.#objects > MAX_OBJECTS) throw TOO_MANY;
     open.push(obj);
-    this.#object(obj, depth);
+    // Plain objects and arrays first, one call deep: nesting 2,000 levels must fit the stack.
+    if (types.isProxy(obj)) throw REFUSED;
+    const proto: unknown = Object.getPrototypeOf(obj);
+    if (proto === Object.prototype || proto === null)
+      this.#fields(obj as Record<string, unknown>, sortKeys(Object.keys(obj)), depth);
+    else if (Array.isArray(obj)) this.#array(obj as unknown[], depth);
+    else this.#object(obj, depth);
     open.pop();
   }
 
   #object(obj: object, depth: number): void {
-    const proto: unknown = Object.getPrototypeOf(obj);
-    if (proto === Object.prototype || proto === null) {
-      this.#fields(obj as Record<string, unknown>, sortKeys(Object.keys(obj)), depth);
-      return;
-    }
-    if (Array.isArray(obj)) {
-      this.out += '[';
-      for (let i = 0; i < obj.length; i++) this.value(obj[i], depth + 1);
-      this.out += ']';
-      return;
-    }
-    switch (classify(obj, () => '')) {
+    switch (classify(obj, noPath)) {
       case Kind.Date:
-        this.out += `D${(obj as Date).getTime()};`;
+        this.out += `D${dateTime.call(obj)};`;
         return;
       case Kind.RegExp: {
-        const { source, flags } = obj as RegExp;
-        this.out += `R${source.length}:${source}${flags};`;
+        const source = regExpSource.call(obj) as string;
+        this.out += `R${source.length}:${source}${regExpFlags(obj as RegExp)};`;
         return;
       }
       case Kind.Url: {
-        const { href } = obj as URL;
-        this.needsEncoding = true;
+        const href = urlHref.call(obj) as string;
         this.out += `L${href.length}:${href}`;
         return;
       }
-      case Kind.Error: {
-        const error = obj as Error;
-        this.needsEncoding = true;
-        this.out += `E${error.name.length}:${error.name}${error.message.length}:${error.message}`;
-        this.#fields(error as unknown as Record<string, unknown>, sortKeys(Object.keys(error)), depth);
-        if ('cause' in error) this.value(error.cause, depth + 1);
+      case Kind.Error:
+        this.#error(obj as Error, depth);
         return;
-      }
       case Kind.Map:
         this.#sorted(obj as Map<unknown, unknown>, 'M', depth);
         return;
@@ -311,7 +267,8 @@ class Walker {
           this.needsHasher = true;
           return;
         }
-        this.out += `A${obj.constructor.name}${data.byteLength}:${hashBytes(data)};`;
+        const kind = binaryKind(data);
+        this.out += `A${kind.length}:${kind}${bytesOf(data).byteLength}:${hashBytes(data)};`;
         return;
       }
       default:
@@ -323,23 +280,102 @@ class Walker {
     this.out += '{';
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i]!;
-      this.out += labelText(k);
+      this.out += k.length + ':' + k;
       this.value(obj[k], depth + 1);
     }
     this.out += '}';
+  }
+
+  /**
+   * `[length;` elements `]`, a run of holes written `H<count>;`, and own non-index properties
+   * (a RegExp match's `index` and `input`, say) as `{...}` before the `]`: structured clone
+   * carries all three.
+   */
+  #array(arr: unknown[], depth: number): void {
+    const length = arr.length;
+    const keys = Object.keys(arr);
+    // Own keys list the elements first, in index order: find where they end.
+    let lo = 0;
+    let hi = keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (isIndex(keys[mid]!, length)) lo = mid + 1;
+      else hi = mid;
+    }
+    const present = lo;
+    this.out += '[' + length + ';';
+    if (present === length) {
+      for (let i = 0; i < length; i++) this.value(arr[i], depth + 1);
+    } else {
+      let next = 0;
+      for (let p = 0; p < present; p++) {
+        const index = Number(keys[p]);
+        if (index > next) this.out += 'H' + (index - next) + ';';
+        this.value(arr[index], depth + 1);
+        next = index + 1;
+      }
+      if (next < length) this.out += 'H' + (length - next) + ';';
+    }
+    if (present < keys.length)
+      this.#fields(arr as unknown as Record<string, unknown>, sortKeys(keys.slice(present)), depth);
+    this.out += ']';
+  }
+
+  /**
+   * `E` name, message, own properties, then `C` and the cause or `-` for none, then for an
+   * AggregateError `a` and its errors, then `;`. The stack is not part of identity: it
+   * differs at every place an error is made.
+   */
+  #error(error: Error, depth: number): void {
+    const name = readString(() => error.name, 'Error');
+    const message = readString(() => error.message, '');
+    this.out += `E${name.length}:${name}${message.length}:${message}`;
+    const keys = Object.keys(error).filter((k) => !STANDARD_ERROR_KEYS.has(k));
+    this.#fields(error as unknown as Record<string, unknown>, sortKeys(keys), depth);
+    if ('cause' in error) {
+      this.out += 'C';
+      this.value(error.cause, depth + 1);
+    } else {
+      this.out += '-';
+    }
+    if (error instanceof AggregateError) {
+      const errors: unknown = error.errors;
+      if (Array.isArray(errors)) {
+        this.out += 'a';
+        this.value(errors, depth + 1);
+      }
+    }
+    this.out += ';';
   }
 
   /** Maps and Sets are written in sorted order of their entries' text: insertion order is not identity. */
   #sorted(collection: Map<unknown, unknown> | Set<unknown>, tag: string, depth: number): void {
     const parts: string[] = [];
     const outer = this.out;
-    const isMap = collection instanceof Map;
-    for (const [k, val] of collection.entries()) {
-      this.out = '';
-      this.value(k, depth + 1);
-      if (isMap) this.value(val, depth + 1);
-      parts.push(this.out);
+    if (tag === 'M') {
+      for (const [k, val] of mapEntries.call(collection as Map<unknown, unknown>)) {
+        this.out = '';
+        this.value(k, depth + 1);
+        this.value(val, depth + 1);
+        parts.push(this.out);
+      }
+    } else {
+      for (const item of setValues.call(collection as Set<unknown>)) {
+        this.out = '';
+        this.value(item, depth + 1);
+        parts.push(this.out);
+      }
     }
-    this.out = `${outer}${tag}${parts.length}(${parts.sort().join(',')})`;
+    this.out = `${outer}${tag}${parts.length}(${parts.sort().join('')})`;
+  }
+}
+
+/** Reads a string property once; anything else (or a throwing getter) gives the fallback, as the codec does. */
+function readString(read: () => unknown, fallback: string): string {
+  try {
+    const v = read();
+    return typeof v === 'string' ? v : fallback;
+  } catch {
+    return fallback;
   }
 }

@@ -6,6 +6,7 @@
  * Imported by worker threads: pure functions only.
  */
 
+import { types } from 'node:util';
 import { UnsendableValueError } from './errors.js';
 
 export const Kind = {
@@ -47,10 +48,24 @@ export function classify(value: unknown, path: () => string): Kind {
       throw new UnsendableValueError(path(), `a symbol (${String(value)})`);
   }
   if (value === null) return Kind.Primitive;
+  // Before anything else reads it: every read of a Proxy runs its traps (user code), and
+  // structured clone refuses Proxies outright.
+  if (types.isProxy(value)) {
+    throw new UnsendableValueError(path(), 'a Proxy', 'Pass the plain data it wraps instead.');
+  }
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto === objectProto || proto === null) return Kind.PlainObject;
   if (Array.isArray(value)) return Kind.Array;
-  if (ArrayBuffer.isView(value)) return Kind.Binary;
+  if (ArrayBuffer.isView(value)) {
+    if (types.isSharedArrayBuffer(bufferOf(value))) {
+      throw new UnsendableValueError(
+        path(),
+        'a view over a SharedArrayBuffer',
+        "Shared memory would let the run change the caller's data and the cache key under it; pass a copy.",
+      );
+    }
+    return Kind.Binary;
+  }
   if (value instanceof Date) return Kind.Date;
   if (value instanceof Map) return Kind.Map;
   if (value instanceof Set) return Kind.Set;
@@ -107,4 +122,93 @@ export function renderPath(root: string, segments: readonly Segment[]): string {
 /** Thrown through the walkers to name how deep a value went; the walkers rewrap it with the path. */
 export function tooDeep(path: string): UnsendableValueError {
   return new UnsendableValueError(path, `nested more than ${MAX_DEPTH} levels deep`, 'Flatten it first.');
+}
+
+/*
+ * Built-in accessors captured when this module loads, so reading a value's internals never runs
+ * an own property or getter a caller defined on the instance (structured clone reads the
+ * internal slots too, so these are what the other thread will see).
+ */
+const typedArrayProto = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const getter = (proto: object, name: string): ((this: unknown) => unknown) =>
+  Object.getOwnPropertyDescriptor(proto, name)!.get! as (this: unknown) => unknown;
+const typedBuffer = getter(typedArrayProto, 'buffer');
+const typedOffset = getter(typedArrayProto, 'byteOffset');
+const typedLength = getter(typedArrayProto, 'byteLength');
+const typedTag = getter(typedArrayProto, Symbol.toStringTag as unknown as string);
+const viewBuffer = getter(DataView.prototype, 'buffer');
+const viewOffset = getter(DataView.prototype, 'byteOffset');
+const viewLength = getter(DataView.prototype, 'byteLength');
+const arrayBufferLength = getter(ArrayBuffer.prototype, 'byteLength');
+const arrayBufferSlice = ArrayBuffer.prototype.slice;
+
+/** The binary kind as the other thread sees it: a Node Buffer arrives as a Uint8Array. */
+export function binaryKind(data: ArrayBufferView | ArrayBuffer): string {
+  if (!ArrayBuffer.isView(data)) return 'ArrayBuffer';
+  return types.isDataView(data) ? 'DataView' : (typedTag.call(data) as string);
+}
+
+function bufferOf(view: ArrayBufferView): ArrayBufferLike {
+  return (types.isDataView(view) ? viewBuffer.call(view) : typedBuffer.call(view)) as ArrayBufferLike;
+}
+
+/** The bytes a typed array, DataView or ArrayBuffer covers, read through the built-in accessors. */
+export function bytesOf(data: ArrayBufferView | ArrayBuffer): Uint8Array {
+  if (!ArrayBuffer.isView(data)) return new Uint8Array(data, 0, arrayBufferLength.call(data) as number);
+  const dv = types.isDataView(data);
+  return new Uint8Array(
+    bufferOf(data),
+    (dv ? viewOffset : typedOffset).call(data) as number,
+    (dv ? viewLength : typedLength).call(data) as number,
+  );
+}
+
+/** True when the view covers all of its buffer: posting it sends nothing more than its bytes. */
+export function coversItsBuffer(view: ArrayBufferView): boolean {
+  const bytes = bytesOf(view);
+  return bytes.byteOffset === 0 && bytes.byteLength === (arrayBufferLength.call(bytes.buffer) as number);
+}
+
+const BINARY_CONSTRUCTORS: Record<string, new (buffer: ArrayBuffer) => ArrayBufferView> = {
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+  DataView,
+};
+const float16 = (globalThis as { Float16Array?: new (buffer: ArrayBuffer) => ArrayBufferView }).Float16Array;
+if (float16) BINARY_CONSTRUCTORS.Float16Array = float16;
+
+/**
+ * A copy holding exactly the bytes `data` covers, of the kind the other thread would see:
+ * posting a view sends its whole backing buffer (for a small Buffer, Node's shared pool with
+ * other data of the process in it), so only such exact copies are ever posted.
+ */
+export function exactCopy(data: ArrayBufferView | ArrayBuffer): ArrayBufferView | ArrayBuffer {
+  const bytes = bytesOf(data);
+  const copy = arrayBufferSlice.call(
+    bytes.buffer,
+    bytes.byteOffset,
+    bytes.byteOffset + bytes.byteLength,
+  ) as ArrayBuffer;
+  const kind = binaryKind(data);
+  if (kind === 'ArrayBuffer') return copy;
+  const Ctor = BINARY_CONSTRUCTORS[kind];
+  if (!Ctor) throw new UnsendableValueError('value', `a ${kind}`, 'This binary kind is not supported.');
+  return new Ctor(copy);
+}
+
+/** Makes an exact copy of a binary kind by name from raw bytes (used when rebuilding arguments). */
+export function binaryFromBytes(kind: string, bytes: ArrayBuffer): ArrayBufferView | ArrayBuffer {
+  if (kind === 'ArrayBuffer') return bytes;
+  const Ctor = BINARY_CONSTRUCTORS[kind];
+  if (!Ctor) throw new Error(`async-load: unknown binary kind ${kind}`);
+  return new Ctor(bytes);
 }

@@ -10,13 +10,14 @@ import { prepare } from './codec.js';
 import { Entry, type LoadState } from './entry.js';
 import { CancelledError, LoaderClosedError } from './errors.js';
 import type { Executor, Outcome } from './executor.js';
-import { hasherReady, loadHasher } from './hash.js';
+import { loadHasher } from './hash.js';
 import { deriveKey, keyPrefix, type DerivedKey } from './key.js';
 import { Notifier } from './notifier.js';
 import type { LoadOptions, ResolvedLoaderOptions } from './options.js';
 import type { FunctionRef } from './protocol.js';
-import type { Listener, Registration } from './registration.js';
-import { Store } from './store.js';
+import { rebuildArgs } from './rebuild-args.js';
+import type { Channel, Listener, Registration } from './registration.js';
+import { Store, type Removal } from './store.js';
 import { functionIdentity } from './task-function.js';
 import { after } from './timers.js';
 
@@ -44,10 +45,28 @@ export class Coordinator {
   readonly #store: Store;
   readonly #notifier: Notifier;
   readonly #options: ResolvedLoaderOptions;
-  /** Function identity text -> small number, so entry texts stay short. */
-  readonly #functionIds = new Map<string, number>();
-  /** Latest value settled under each `key` option. */
-  readonly #keyed = new Map<string, unknown>();
+  /**
+   * Function identity text -> a small number (so entry texts stay short) and how many channels
+   * use it. Forgotten with its last channel; numbers are never reused, so a forgotten
+   * function's id can never name another's entries.
+   */
+  readonly #functions = new Map<string, { id: number; channels: number }>();
+  #nextFunctionId = 0;
+  /** Prefix (function id and key) -> the channel its wrappers and entries share. */
+  readonly #channels = new Map<string, Channel>();
+  /** `key` option -> the entries holding a value settled under it (see get()). */
+  readonly #keyed = new Map<string, Set<Entry>>();
+  #valueSeq = 0;
+  /**
+   * Calls and clears whose arguments hold binary data, made while the hasher loads: kept in
+   * call order and carried out, in that order, once it has loaded.
+   */
+  #deferred: { channel: Channel; run: () => void }[] | undefined;
+  /** Counts a wrapper out when it is garbage-collected, so its channel can be forgotten. */
+  readonly #wrappers = new FinalizationRegistry<Channel>((channel) => {
+    channel.registrations--;
+    this.#forgetIfUnused(channel);
+  });
   /**
    * How long (ms) from a refresh timer firing to the run starting on a thread, smoothed.
    * Refreshes are handed over this much early and the thread waits out the rest, so starts
@@ -60,9 +79,7 @@ export class Coordinator {
     this.#executor = executor;
     this.#options = options;
     this.#notifier = new Notifier(options.onError);
-    this.#store = new Store(options.maxEntries, options.ttl, (entry) =>
-      entry.dispatch({ type: 'remove', error: new CancelledError('the entry was evicted') }),
-    );
+    this.#store = new Store(options.maxEntries, options.ttl, (entry, why) => this.#released(entry, why));
     // Start loading the hasher now so it is ready before the first call with binary data.
     loadHasher().catch(options.onError);
   }
@@ -71,16 +88,30 @@ export class Coordinator {
     return this.#store.size;
   }
 
-  register(fn: FunctionRef, options: LoadOptions): Registration {
+  /**
+   * Registers one wrapper; `wrapper` is what the user holds, watched to count the wrapper out
+   * when it is garbage-collected (without it, the registration counts for the loader's life).
+   */
+  register(fn: FunctionRef, options: LoadOptions, wrapper?: object): Registration {
     const identity = functionIdentity(fn);
-    let id = this.#functionIds.get(identity);
-    if (id === undefined) this.#functionIds.set(identity, (id = this.#functionIds.size));
+    let fnRecord = this.#functions.get(identity);
+    if (!fnRecord) this.#functions.set(identity, (fnRecord = { id: this.#nextFunctionId++, channels: 0 }));
+    const prefix = keyPrefix(fnRecord.id, options.key);
+    let channel = this.#channels.get(prefix);
+    if (!channel) {
+      channel = { prefix, identity, listeners: new Set(), registrations: 0, entries: 0 };
+      this.#channels.set(prefix, channel);
+      fnRecord.channels++;
+    }
+    channel.registrations++;
+    if (wrapper) this.#wrappers.register(wrapper, channel);
     return {
       fn,
       options,
-      prefix: keyPrefix(id, options.key),
+      prefix,
       pollInterval: options.pollInterval ?? this.#options.pollInterval,
-      listeners: new Set(),
+      listeners: channel.listeners,
+      channel,
     };
   }
 
@@ -94,7 +125,8 @@ export class Coordinator {
 
   state(registration: Registration, args: unknown[]): LoadState<unknown> {
     this.#assertOpen();
-    const entry = this.#existing(registration, args);
+    const key = deriveKey(registration.prefix, args);
+    const entry = key && this.#store.find(key);
     if (!entry) return { status: 'idle', value: undefined, error: undefined, runs: 0 };
     this.#store.touch(entry, this.#readTime());
     return entry.state();
@@ -124,19 +156,33 @@ export class Coordinator {
 
   clear(registration: Registration, args: unknown[] | undefined): void {
     if (this.#closed) return;
+    const { channel } = registration;
     const error = new CancelledError('the entry was cleared');
-    if (args) {
-      const entry = this.#existing(registration, args);
-      if (entry) this.#remove(entry, error);
+    if (!args) {
+      // Calls of this function still waiting for the hasher are cleared with the rest.
+      if (this.#deferred) this.#deferred = this.#deferred.filter((op) => op.channel !== channel);
+      for (const entry of [...this.#store.all()]) {
+        if (entry.registration.channel === channel) this.#remove(entry, error);
+      }
       return;
     }
-    for (const entry of [...this.#store.all()]) {
-      if (entry.registration.prefix === registration.prefix) this.#remove(entry, error);
+    const key = deriveKey(registration.prefix, args);
+    if (!key) {
+      // Binary arguments and the hasher still loading: clear in turn after the calls before it.
+      this.#defer(channel, () => this.clear(registration, args));
+      return;
     }
+    const entry = this.#store.find(key);
+    if (entry) this.#remove(entry, error);
   }
 
+  /** The latest value settled under the `key` option `key`, among the entries that still exist. */
   get(key: string): unknown {
-    return this.#keyed.get(key);
+    const entries = this.#keyed.get(key);
+    if (!entries) return undefined;
+    let latest: Entry | undefined;
+    for (const entry of entries) if (!latest || entry.valueSeq > latest.valueSeq) latest = entry;
+    return latest?.value;
   }
 
   subscribe(listeners: Set<Listener>, listener: Listener): () => void {
@@ -158,6 +204,7 @@ export class Coordinator {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#deferred = undefined;
     this.#notifier.stop();
     this.#store.stop();
     const error = new LoaderClosedError();
@@ -173,28 +220,15 @@ export class Coordinator {
     return this.#options.ttl === Infinity ? 0 : performance.now();
   }
 
-  /** The call's entry if it exists; never creates one or starts a run. */
-  #existing(registration: Registration, args: unknown[]): Entry | undefined {
-    const key = deriveKey(registration.prefix, args);
-    return key && this.#store.find(key);
-  }
-
   /**
    * Finds or creates the call's entry (starting its first run). Undefined only while the hasher
-   * for binary arguments is still loading: the call is replayed once it has loaded.
+   * for binary arguments is still loading: the call is carried out once it has loaded.
    */
   #entryFor(registration: Registration, args: unknown[]): Entry | undefined {
     this.#assertOpen();
     const key = deriveKey(registration.prefix, args);
     if (!key) {
-      // The replay has no caller to throw to (a full queue, say): its errors go to onError.
-      loadHasher()
-        .then(() => {
-          if (!this.#closed && hasherReady()) this.#entryFor(registration, args);
-        })
-        .catch((error: unknown) =>
-          this.#options.onError(error instanceof Error ? error : new Error(String(error))),
-        );
+      this.#defer(registration.channel, () => this.#entryFor(registration, args));
       return undefined;
     }
     const found = this.#store.find(key);
@@ -202,15 +236,48 @@ export class Coordinator {
       this.#store.touch(found, this.#readTime());
       return found;
     }
-    return this.#create(registration, args, key);
+    return this.#create(registration, key);
   }
 
-  #create(registration: Registration, args: unknown[], key: DerivedKey): Entry {
-    const payload = key.needsEncoding ? (prepare(args, 'args').value as unknown[]) : args;
-    const entry = new Entry(registration, key.text, args, key.binaries, payload, key.needsEncoding);
+  #defer(channel: Channel, run: () => void): void {
+    if (!this.#deferred) {
+      this.#deferred = [];
+      loadHasher().then(
+        () => {
+          const ops = this.#deferred ?? [];
+          this.#deferred = undefined;
+          for (const op of ops) {
+            // A deferred call has no caller to throw to (a full queue, say): its errors go to onError.
+            try {
+              if (!this.#closed) op.run();
+            } catch (error) {
+              this.#options.onError(error instanceof Error ? error : new Error(String(error)));
+            }
+          }
+        },
+        (error: unknown) => this.#options.onError(error instanceof Error ? error : new Error(String(error))),
+      );
+    }
+    this.#deferred.push({ channel, run });
+  }
+
+  /**
+   * The run receives arguments rebuilt from the key text, not the caller's objects: the
+   * caller's were read once, by the key walk, so what runs is exactly what the key says.
+   */
+  #create(registration: Registration, key: DerivedKey): Entry {
+    const rebuilt = rebuildArgs(key.text, registration.prefix.length, key.binaries);
+    let encoded = false;
+    const payload = rebuilt.args.map((arg, i) => {
+      const carried = prepare(arg, `args[${i}]`);
+      encoded ||= carried.encoded;
+      return carried.value;
+    });
+    const entry = new Entry(registration, key.text, rebuilt.args, rebuilt.binaries, payload, encoded);
     entry.lastRead = this.#readTime();
     // Submit before adding: a call that does not fit the queue leaves no entry behind.
     this.#start(entry);
+    registration.channel.entries++;
     this.#store.add(entry);
     return entry;
   }
@@ -234,19 +301,28 @@ export class Coordinator {
       },
     );
     entry.dispatch({ type: 'start', run });
-    this.#store.running(entry);
   }
 
   /** `anchor`: the start the next refresh is measured from (see anchorOf). */
   #settle(entry: Entry, run: Entry['run'], outcome: Outcome, anchor: number): void {
-    if (entry.removed || entry.run !== run) return;
+    if (entry.run !== run) return;
+    if (entry.removed) {
+      // Expired by `ttl` while running: its waiters still get the outcome; nothing follows it.
+      entry.dispatch({ type: 'settle', outcome });
+      return;
+    }
     entry.dispatch({ type: 'settle', outcome });
     const { key, refreshEvery } = entry.registration.options;
-    if (outcome.ok && key !== undefined) this.#keyed.set(key, outcome.value);
-    this.#store.settled(entry);
-    if (entry.removed) return;
+    if (outcome.ok && key !== undefined) {
+      entry.valueSeq = ++this.#valueSeq;
+      let entries = this.#keyed.get(key);
+      if (!entries) this.#keyed.set(key, (entries = new Set()));
+      entries.add(entry);
+    }
     if (refreshEvery !== undefined && !this.#closed) this.#scheduleRefresh(entry, anchor, refreshEvery);
     if (this.#notifier.wants(entry.registration)) this.#notifier.push(entry.event(), entry.registration);
+    // Only now, with the run announced, may the bound evict the entry.
+    this.#store.settled();
   }
 
   /** The next run starts at (anchor + refreshEvery), or at once if that has passed. */
@@ -275,8 +351,41 @@ export class Coordinator {
     this.#lead = wanted > this.#lead ? wanted : this.#lead * 0.9 + wanted * 0.1;
   }
 
+  /** Cleared or closed: out of the store, its run cancelled, its waiters failed with `error`. */
   #remove(entry: Entry, error: Error): void {
     this.#store.remove(entry);
+    this.#forget(entry);
     entry.dispatch({ type: 'remove', error });
+  }
+
+  /** The store's bounds let the entry go (it is already out of the store). */
+  #released(entry: Entry, why: Removal): void {
+    this.#forget(entry);
+    // An evicted entry is never running; an expired one's run may finish for its waiters.
+    entry.dispatch({
+      type: 'remove',
+      error: why === 'evicted' ? new CancelledError('the entry was evicted') : undefined,
+    });
+  }
+
+  /** Drops everything kept for an entry that has left the store. */
+  #forget(entry: Entry): void {
+    if (entry.removed) return;
+    const { key } = entry.registration.options;
+    if (key !== undefined) {
+      const entries = this.#keyed.get(key);
+      if (entries?.delete(entry) && entries.size === 0) this.#keyed.delete(key);
+    }
+    const { channel } = entry.registration;
+    channel.entries--;
+    this.#forgetIfUnused(channel);
+  }
+
+  #forgetIfUnused(channel: Channel): void {
+    if (channel.registrations > 0 || channel.entries > 0) return;
+    if (this.#channels.get(channel.prefix) !== channel) return;
+    this.#channels.delete(channel.prefix);
+    const fnRecord = this.#functions.get(channel.identity);
+    if (fnRecord && --fnRecord.channels === 0) this.#functions.delete(channel.identity);
   }
 }

@@ -1,10 +1,28 @@
-/** What one asyncLoad() call registers with its loader: the function, its options, its listeners. */
+/** What one asyncLoad() call registers with its loader: the function, its options, its channel. */
 
 import type { UpdateEvent } from './entry.js';
 import type { LoadOptions } from './options.js';
 import type { FunctionRef } from './protocol.js';
 
 export type Listener<R = unknown> = (events: UpdateEvent<R>[]) => void;
+
+/**
+ * What every wrapper of one (function, key) shares: their entries are the same, so their
+ * subscribers hear the same runs, whichever wrapper started them. The channel lives while a
+ * wrapper or an entry uses it; then the loader forgets it and, with its last channel, the
+ * function's identity.
+ */
+export interface Channel {
+  /** Identity text shared by the channel's entries: function id and key. */
+  readonly prefix: string;
+  /** The function's identity text (source or module URL and export). */
+  readonly identity: string;
+  readonly listeners: Set<Listener>;
+  /** Live wrappers (asyncLoad() results not yet garbage-collected). */
+  registrations: number;
+  /** Entries in the store. */
+  entries: number;
+}
 
 export interface Registration {
   readonly fn: FunctionRef;
@@ -13,5 +31,7 @@ export interface Registration {
   readonly prefix: string;
   /** Effective pollInterval (the option, else the loader's default), in ms. */
   readonly pollInterval: number;
+  /** The channel's listeners: shared by every wrapper of the same (function, key). */
   readonly listeners: Set<Listener>;
+  readonly channel: Channel;
 }

@@ -1,29 +1,34 @@
 /**
- * The entries of one loader: found by identity text, bounded by `maxEntries` (least recently
- * read settled entry goes first; running entries are never evicted) and by `ttl`.
+ * The entries of one loader: found by identity text, bounded by `maxEntries` and by `ttl`.
+ * Both bounds go by reads only (calls, state(), wait()): a run settling or refreshing is not
+ * a read, so an entry that refreshes on its own and that nobody reads ages like any other.
  */
 
 import { Entry } from './entry.js';
 import { sameBinaries, type DerivedKey } from './key.js';
 import { after, type Timer } from './timers.js';
 
+/** Why the store let an entry go. */
+export type Removal = 'evicted' | 'expired';
+
 export class Store {
   /** Identity text -> entry (a chain, when different binary data hashed alike). */
   readonly #entries = new Map<string, Entry>();
-  /** Settled entries in read order, oldest first: the only ones eviction may take. */
-  readonly #settled = new Set<Entry>();
+  /** Every entry, least recently read first (a Set iterates in insertion order). */
+  readonly #byRead = new Set<Entry>();
   #size = 0;
   readonly #maxEntries: number;
   readonly #ttl: number;
-  readonly #evict: (entry: Entry) => void;
+  readonly #release: (entry: Entry, why: Removal) => void;
   #sweepTimer: Timer | undefined;
+  /** The most recently read entry: reading it again (a hot key) needs no reordering. */
   #lastTouched: Entry | undefined;
 
-  /** `evict` is told of every entry the bounds remove (it is already out of the store). */
-  constructor(maxEntries: number, ttl: number, evict: (entry: Entry) => void) {
+  /** `release` is told of every entry the bounds remove (it is already out of the store). */
+  constructor(maxEntries: number, ttl: number, release: (entry: Entry, why: Removal) => void) {
     this.#maxEntries = maxEntries;
     this.#ttl = ttl;
-    this.#evict = evict;
+    this.#release = release;
   }
 
   get size(): number {
@@ -38,6 +43,7 @@ export class Store {
     return entry;
   }
 
+  /** Adds a new entry (its creation counts as its first read), then enforces `maxEntries`. */
   add(entry: Entry): void {
     const head = this.#entries.get(entry.text);
     if (head) {
@@ -47,37 +53,41 @@ export class Store {
       this.#entries.set(entry.text, entry);
     }
     this.#size++;
+    this.#byRead.add(entry);
+    this.#lastTouched = entry;
+    this.#enforce();
+    if (this.#ttl !== Infinity && !this.#sweepTimer) this.#scheduleSweep();
   }
 
   /** Marks a read: the entry becomes the most recently used. */
   touch(entry: Entry, at: number): void {
     entry.lastRead = at;
-    // Re-reading the most recent entry (a hot key) needs no reordering.
     if (this.#lastTouched === entry) return;
     this.#lastTouched = entry;
-    if (this.#settled.delete(entry)) this.#settled.add(entry);
+    if (this.#byRead.delete(entry)) this.#byRead.add(entry);
   }
 
-  running(entry: Entry): void {
-    this.#settled.delete(entry);
+  /**
+   * A run settled (and has been announced): the entry may now be evicted, so the bound is
+   * enforced. Its place in the read order does not change.
+   */
+  settled(): void {
+    this.#enforce();
   }
 
-  /** A run settled: the entry becomes evictable, and the bounds are enforced. */
-  settled(entry: Entry): void {
-    this.#settled.delete(entry);
-    this.#settled.add(entry);
-    this.#lastTouched = entry;
-    while (this.#size > this.#maxEntries) {
-      const oldest = this.#settled.values().next().value;
-      if (!oldest) break;
-      this.remove(oldest);
-      this.#evict(oldest);
+  /** Past `maxEntries`, the least recently read entries that are not running go first. */
+  #enforce(): void {
+    if (this.#size <= this.#maxEntries) return;
+    for (const entry of this.#byRead) {
+      if (this.#size <= this.#maxEntries) return;
+      if (entry.run) continue;
+      this.remove(entry);
+      this.#release(entry, 'evicted');
     }
-    if (this.#ttl !== Infinity && !this.#sweepTimer) this.#scheduleSweep();
   }
 
   remove(entry: Entry): void {
-    this.#settled.delete(entry);
+    if (!this.#byRead.delete(entry)) return;
     if (this.#lastTouched === entry) this.#lastTouched = undefined;
     const head = this.#entries.get(entry.text);
     if (head === entry) {
@@ -86,8 +96,7 @@ export class Store {
     } else {
       let at = head;
       while (at && at.next !== entry) at = at.next;
-      if (!at) return;
-      at.next = entry.next;
+      if (at) at.next = entry.next;
     }
     entry.next = undefined;
     this.#size--;
@@ -100,20 +109,20 @@ export class Store {
   }
 
   /**
-   * Entries unread for `ttl` are dropped within a quarter of `ttl` of expiring: one timer for
-   * the whole store rather than one per entry.
+   * Entries unread for `ttl`, running or not, are dropped within a quarter of `ttl` of
+   * expiring: one timer for the whole store rather than one per entry. The read order is
+   * also the order of `lastRead`, so the sweep stops at the first entry still fresh.
    */
   #scheduleSweep(): void {
     this.#sweepTimer = after(Math.min(Math.max(this.#ttl / 4, 5), 60_000), () => {
       this.#sweepTimer = undefined;
       const cutoff = performance.now() - this.#ttl;
-      for (const entry of [...this.#settled]) {
-        if (entry.lastRead <= cutoff) {
-          this.remove(entry);
-          this.#evict(entry);
-        }
+      for (const entry of this.#byRead) {
+        if (entry.lastRead > cutoff) break;
+        this.remove(entry);
+        this.#release(entry, 'expired');
       }
-      if (this.#settled.size > 0) this.#scheduleSweep();
+      if (this.#size > 0) this.#scheduleSweep();
     });
   }
 

@@ -63,7 +63,8 @@ export function isModuleTask(value: unknown): value is ModuleTask {
 
 /** The text that identifies the function in cache keys. */
 export function functionIdentity(ref: FunctionRef): string {
-  return ref.kind === 'inline' ? `f${ref.source}` : `m${ref.url}#${ref.exportName}`;
+  // The URL is length-prefixed: `url#x` + `y` and `url` + `x#y` must not read the same.
+  return ref.kind === 'inline' ? `f${ref.source}` : `m${ref.url.length}:${ref.url}${ref.exportName}`;
 }
 
 const NATIVE = /\{\s*\[native code\]\s*\}\s*$/;

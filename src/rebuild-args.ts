@@ -1,0 +1,208 @@
+/**
+ * Rebuilds a call's arguments from its key text (see key.ts), so that a run receives exactly
+ * the values its entry's identity was made from: the caller's objects are read once, by the
+ * key walk, and never again. Runs only when a call creates an entry, never on a cache hit.
+ *
+ * Binary leaves come from the caller's views (the text holds only their hash) and are copied
+ * here into buffers of exactly their size: posting a view would send its whole backing buffer.
+ */
+
+import { binaryFromBytes, bytesOf } from './kinds.js';
+
+export interface RebuiltArgs {
+  args: unknown[];
+  /** Exact copies of the binary leaves, in walk order; the entry verifies later calls against them. */
+  binaries: (ArrayBufferView | ArrayBuffer)[] | undefined;
+}
+
+const BUILTIN_ERRORS: Record<string, ErrorConstructor> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+/** `from`: where the arguments start in `text` (just after the prefix). */
+export function rebuildArgs(
+  text: string,
+  from: number,
+  binaries: readonly (ArrayBufferView | ArrayBuffer)[] | undefined,
+): RebuiltArgs {
+  const head = text.charCodeAt(from);
+  // The single-argument forms key.ts writes without a walker.
+  if (head === 0x22 /* " */) return { args: [text.slice(from + 1)], binaries: undefined };
+  if (head === 0x23 /* # */) return { args: [Number(text.slice(from + 1))], binaries: undefined };
+  const reader = new Reader(text, from, binaries);
+  const args: unknown[] = [];
+  while (reader.at < text.length) args.push(reader.value());
+  return { args, binaries: reader.copies };
+}
+
+class Reader {
+  at: number;
+  copies: (ArrayBufferView | ArrayBuffer)[] | undefined;
+  readonly #text: string;
+  readonly #binaries: readonly (ArrayBufferView | ArrayBuffer)[] | undefined;
+  #nextBinary = 0;
+  /** Objects being built, outermost first: `^i;` refers to the i-th. */
+  readonly #open: object[] = [];
+
+  constructor(text: string, at: number, binaries: readonly (ArrayBufferView | ArrayBuffer)[] | undefined) {
+    this.#text = text;
+    this.at = at;
+    this.#binaries = binaries;
+  }
+
+  /** Text up to (not including) the next `end`, consumed with it. */
+  #until(end: string): string {
+    const stop = this.#text.indexOf(end, this.at);
+    if (stop === -1) throw new Error('async-load: malformed key text (internal error)');
+    const part = this.#text.slice(this.at, stop);
+    this.at = stop + 1;
+    return part;
+  }
+
+  /** A `length:text` field. */
+  #counted(): string {
+    const length = Number(this.#until(':'));
+    const part = this.#text.slice(this.at, this.at + length);
+    this.at += length;
+    return part;
+  }
+
+  #peek(): string {
+    return this.#text[this.at]!;
+  }
+
+  value(): unknown {
+    const tag = this.#text[this.at++];
+    switch (tag) {
+      case 's':
+        return this.#counted();
+      case 'n':
+        return Number(this.#until(';'));
+      case 'b':
+        return BigInt(this.#until(';'));
+      case 'T':
+        return true;
+      case 'F':
+        return false;
+      case 'U':
+        return undefined;
+      case 'N':
+        return null;
+      case '^':
+        return this.#open[Number(this.#until(';'))];
+      case 'D':
+        return new Date(Number(this.#until(';')));
+      case 'R': {
+        const source = this.#counted();
+        return new RegExp(source, this.#until(';'));
+      }
+      case 'L':
+        return new URL(this.#counted());
+      case 'A': {
+        const kind = this.#counted();
+        this.#until(';');
+        const original = this.#binaries![this.#nextBinary++]!;
+        const bytes = bytesOf(original);
+        const copy = binaryFromBytes(
+          kind,
+          bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+        );
+        (this.copies ??= []).push(copy);
+        return copy;
+      }
+      case '{':
+        return this.#within({}, (obj) => this.#fields(obj));
+      case '[':
+        return this.#array();
+      case 'E':
+        return this.#error();
+      case 'M':
+      case 'S':
+        return this.#collection(tag);
+      default:
+        throw new Error('async-load: malformed key text (internal error)');
+    }
+  }
+
+  #within<T extends object>(obj: T, fill: (obj: T) => void): T {
+    this.#open.push(obj);
+    fill(obj);
+    this.#open.pop();
+    return obj;
+  }
+
+  /** Reads `k:v` pairs up to the closing `}` (the `{` already read). */
+  #fields(obj: object): void {
+    while (this.#peek() !== '}') {
+      const key = this.#counted();
+      define(obj, key, this.value(), true);
+    }
+    this.at++;
+  }
+
+  #array(): unknown[] {
+    const length = Number(this.#until(';'));
+    return this.#within(new Array<unknown>(length), (arr) => {
+      let i = 0;
+      while (i < length) {
+        if (this.#peek() === 'H') {
+          this.at++;
+          i += Number(this.#until(';'));
+        } else {
+          arr[i++] = this.value();
+        }
+      }
+      if (this.#peek() === '{') {
+        this.at++;
+        this.#fields(arr);
+      }
+      this.at++; // ]
+    });
+  }
+
+  #error(): Error {
+    const name = this.#counted();
+    const message = this.#counted();
+    const Ctor = Object.hasOwn(BUILTIN_ERRORS, name) ? BUILTIN_ERRORS[name]! : undefined;
+    const error: Error =
+      name === 'AggregateError' ? new AggregateError([], message) : new (Ctor ?? Error)(message);
+    if (error.name !== name) define(error, 'name', name, false);
+    return this.#within(error, () => {
+      this.at++; // {
+      this.#fields(error);
+      if (this.#text[this.at++] === 'C') define(error, 'cause', this.value(), false);
+      if (this.#peek() === 'a') {
+        this.at++;
+        define(error, 'errors', this.value(), false);
+      }
+      this.at++; // ;
+    });
+  }
+
+  #collection(tag: 'M' | 'S'): Map<unknown, unknown> | Set<unknown> {
+    const count = Number(this.#until('('));
+    const out = tag === 'M' ? new Map<unknown, unknown>() : new Set<unknown>();
+    return this.#within(out, () => {
+      for (let i = 0; i < count; i++) {
+        if (out instanceof Map) {
+          const k = this.value();
+          out.set(k, this.value());
+        } else {
+          out.add(this.value());
+        }
+      }
+      this.at++; // )
+    });
+  }
+}
+
+/** A data property, as structured clone makes them: `__proto__` stays an ordinary key. */
+function define(obj: object, key: string, value: unknown, enumerable: boolean): void {
+  Object.defineProperty(obj, key, { value, enumerable, writable: true, configurable: true });
+}
