@@ -148,6 +148,7 @@ const TOO_MANY = new Error('too many objects');
 const STANDARD_ERROR_KEYS = new Set(['name', 'message', 'stack', 'cause']);
 
 const noPath = (): string => '';
+/* eslint-disable @typescript-eslint/unbound-method -- built-ins captured once, always invoked with .call on the value */
 const dateTime = Date.prototype.getTime;
 const regExpProto = RegExp.prototype as unknown as Record<string, unknown>;
 const regExpSource = Object.getOwnPropertyDescriptor(RegExp.prototype, 'source')!.get!;
@@ -169,6 +170,7 @@ const REGEXP_FLAGS = (
 const urlHref = Object.getOwnPropertyDescriptor(URL.prototype, 'href')!.get!;
 const mapEntries = Map.prototype.entries;
 const setValues = Set.prototype.values;
+/* eslint-enable @typescript-eslint/unbound-method */
 
 function regExpFlags(re: RegExp): string {
   let flags = '';

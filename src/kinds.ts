@@ -131,6 +131,7 @@ export function tooDeep(path: string): UnsendableValueError {
  */
 const typedArrayProto = Object.getPrototypeOf(Uint8Array.prototype) as object;
 const getter = (proto: object, name: string): ((this: unknown) => unknown) =>
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- a getter, always invoked with .call
   Object.getOwnPropertyDescriptor(proto, name)!.get! as (this: unknown) => unknown;
 const typedBuffer = getter(typedArrayProto, 'buffer');
 const typedOffset = getter(typedArrayProto, 'byteOffset');
@@ -140,6 +141,7 @@ const viewBuffer = getter(DataView.prototype, 'buffer');
 const viewOffset = getter(DataView.prototype, 'byteOffset');
 const viewLength = getter(DataView.prototype, 'byteLength');
 const arrayBufferLength = getter(ArrayBuffer.prototype, 'byteLength');
+// eslint-disable-next-line @typescript-eslint/unbound-method -- always invoked with .call on a buffer
 const arrayBufferSlice = ArrayBuffer.prototype.slice;
 
 /** The binary kind as the other thread sees it: a Node Buffer arrives as a Uint8Array. */
@@ -193,11 +195,11 @@ if (float16) BINARY_CONSTRUCTORS.Float16Array = float16;
  */
 export function exactCopy(data: ArrayBufferView | ArrayBuffer): ArrayBufferView | ArrayBuffer {
   const bytes = bytesOf(data);
-  const copy = arrayBufferSlice.call(
+  const copy: ArrayBuffer = arrayBufferSlice.call(
     bytes.buffer,
     bytes.byteOffset,
     bytes.byteOffset + bytes.byteLength,
-  ) as ArrayBuffer;
+  );
   const kind = binaryKind(data);
   if (kind === 'ArrayBuffer') return copy;
   const Ctor = BINARY_CONSTRUCTORS[kind];

@@ -76,7 +76,7 @@ describe('each argument is read once', () => {
         return reads === 1 ? 1 : 2;
       },
     };
-    const value = await poisoned.wait(shifty as { a: number });
+    const value = await poisoned.wait(shifty);
     expect(reads).toBe(1);
     expect(value).toBe(1);
     // The entry is the one for { a: 1 }, and { a: 2 } is another: in this loader and any other.
@@ -183,7 +183,7 @@ describe('__proto__ as an own key', () => {
       back: JSON.parse('{"__proto__": {"x": 1}}') as object,
     }));
     const own = JSON.parse('{"__proto__": {"polluted": true}, "a": 1}') as object;
-    const out = (await keys.wait(own)) as { keys: string[]; back: object };
+    const out = (await keys.wait(own));
     expect(out.keys.sort()).toEqual(['__proto__', 'a']);
     expect(Object.keys(out.back)).toEqual(['__proto__']);
     expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
