@@ -17,7 +17,7 @@
  * the enclosing object it returns to (`^depth;`).
  */
 
-import { types } from 'node:util';
+import { inspect, types } from 'node:util';
 import { hashBytes, hasherReady } from './hash.js';
 import { needsEncoding } from './codec.js';
 import { UnsendableValueError } from './errors.js';
@@ -178,6 +178,30 @@ function regExpFlags(re: RegExp): string {
   return flags;
 }
 
+/** Arrays this long are checked for non-index properties without listing their keys. */
+const BIG_ARRAY = 256;
+/** This many holes in a row: the array is sparse, and listing its keys is the cheap way on. */
+const HOLE_RUN = 65_536;
+
+const ELEMENTS_ONLY = {
+  maxArrayLength: 0,
+  depth: 0,
+  customInspect: false,
+  getters: false,
+  showHidden: false,
+  breakLength: Infinity,
+} as const;
+
+/**
+ * True when the array has no own enumerable properties besides its elements. util.inspect
+ * finds such properties without listing the indexes (and without calling getters or custom
+ * inspectors); any output other than the bare summary, including a future format change,
+ * answers false, and the caller then lists the keys: slower, never wrong.
+ */
+function onlyElements(arr: unknown[], length: number): boolean {
+  return inspect(arr, ELEMENTS_ONLY) === `[ ... ${length} more item${length === 1 ? '' : 's'} ]`;
+}
+
 /** Whether `key`, an own key of an array of this length, is one of its elements. */
 function isIndex(key: string, length: number): boolean {
   const n = Number(key);
@@ -295,6 +319,10 @@ export class Walker {
    */
   #array(arr: unknown[], depth: number): void {
     const length = arr.length;
+    if (length >= BIG_ARRAY && onlyElements(arr, length)) {
+      this.#elements(arr, length, depth);
+      return;
+    }
     const keys = Object.keys(arr);
     // Own keys list the elements first, in index order: find where they end.
     let lo = 0;
@@ -321,6 +349,63 @@ export class Walker {
     if (present < keys.length)
       this.#fields(arr as unknown as Record<string, unknown>, sortKeys(keys.slice(present)), depth);
     this.out += ']';
+  }
+
+  /**
+   * A big array with no own non-index properties, without listing its keys (10 million index
+   * strings cost seconds). All numbers, the common case: packed into a Float64Array and written
+   * as `P<length>:<hash>;`, verified byte for byte like any binary leaf (their decimal text
+   * costs seconds too). Otherwise element by element, each read once; a long run of holes
+   * switches to listing the keys, which is cheap for exactly such sparse arrays.
+   */
+  #elements(arr: unknown[], length: number, depth: number): void {
+    const packed = new Float64Array(length);
+    let i = 0;
+    let v: unknown;
+    for (; i < length; i++) {
+      v = arr[i];
+      if (typeof v !== 'number') break;
+      packed[i] = v;
+    }
+    if (i === length) {
+      (this.binaries ??= []).push(packed);
+      if (!hasherReady()) this.needsHasher = true;
+      else this.out += `P${length}:${hashBytes(packed)};`;
+      return;
+    }
+    this.out += '[' + length + ';';
+    for (let j = 0; j < i; j++) this.value(packed[j], depth + 1);
+    let holes = 0;
+    const stop = i;
+    for (; i < length; i++) {
+      // The element where the packing loop stopped has been read already: never read twice.
+      const item = i === stop ? v : arr[i];
+      if (item === undefined && !(i in arr)) {
+        if (++holes < HOLE_RUN) continue;
+        this.#sparseRest(arr, i + 1 - holes, length, depth);
+        this.out += ']';
+        return;
+      }
+      if (holes > 0) this.out += 'H' + holes + ';';
+      holes = 0;
+      this.value(item, depth + 1);
+    }
+    if (holes > 0) this.out += 'H' + holes + ';';
+    this.out += ']';
+  }
+
+  /** The elements from `from` on, by their keys: the holes between them as runs. */
+  #sparseRest(arr: unknown[], from: number, length: number, depth: number): void {
+    const keys = Object.keys(arr);
+    let next = from;
+    for (const key of keys) {
+      const index = Number(key);
+      if (index < from) continue;
+      if (index > next) this.out += 'H' + (index - next) + ';';
+      this.value(arr[index], depth + 1);
+      next = index + 1;
+    }
+    if (next < length) this.out += 'H' + (length - next) + ';';
   }
 
   /**

@@ -52,8 +52,10 @@ export class Coordinator {
    */
   readonly #functions = new Map<string, { id: number; channels: number }>();
   #nextFunctionId = 0;
-  /** Prefix (function id and key) -> the channel its wrappers and entries share. */
+  /** Function id and key option -> the channel its wrappers and entries share. */
   readonly #channels = new Map<string, Channel>();
+  /** Never reused, like function ids. */
+  #nextChannelId = 0;
   /** `key` option -> the entries holding a value settled under it (see get()). */
   readonly #keyed = new Map<string, Set<Entry>>();
   #valueSeq = 0;
@@ -96,13 +98,17 @@ export class Coordinator {
     const identity = functionIdentity(fn);
     let fnRecord = this.#functions.get(identity);
     if (!fnRecord) this.#functions.set(identity, (fnRecord = { id: this.#nextFunctionId++, channels: 0 }));
-    const prefix = keyPrefix(fnRecord.id, options.key);
-    let channel = this.#channels.get(prefix);
+    const name = keyPrefix(fnRecord.id, options.key);
+    let channel = this.#channels.get(name);
     if (!channel) {
-      channel = { prefix, identity, listeners: new Set(), registrations: 0, entries: 0 };
-      this.#channels.set(prefix, channel);
+      // Entries are keyed by the channel's own number, not by the key option's text: a long
+      // `key` would otherwise be copied into, and hashed with, every call's key text.
+      const prefix = `${this.#nextChannelId++}|`;
+      channel = { name, prefix, identity, listeners: new Set(), registrations: 0, entries: 0 };
+      this.#channels.set(name, channel);
       fnRecord.channels++;
     }
+    const { prefix } = channel;
     channel.registrations++;
     if (wrapper) this.#wrappers.register(wrapper, channel);
     return {
@@ -383,8 +389,8 @@ export class Coordinator {
 
   #forgetIfUnused(channel: Channel): void {
     if (channel.registrations > 0 || channel.entries > 0) return;
-    if (this.#channels.get(channel.prefix) !== channel) return;
-    this.#channels.delete(channel.prefix);
+    if (this.#channels.get(channel.name) !== channel) return;
+    this.#channels.delete(channel.name);
     const fnRecord = this.#functions.get(channel.identity);
     if (fnRecord && --fnRecord.channels === 0) this.#functions.delete(channel.identity);
   }

@@ -107,14 +107,12 @@ class Reader {
       case 'A': {
         const kind = this.#counted();
         this.#until(';');
-        const original = this.#binaries![this.#nextBinary++]!;
-        const bytes = bytesOf(original);
-        const copy = binaryFromBytes(
-          kind,
-          bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
-        );
-        (this.copies ??= []).push(copy);
-        return copy;
+        return this.#binary(kind);
+      }
+      case 'P': {
+        // A big array of numbers, packed (see key.ts): the numbers come from the binary leaf.
+        this.#until(';');
+        return Array.from(this.#binary('Float64Array') as Float64Array);
       }
       case '{':
         return this.#within({}, (obj) => this.#fields(obj));
@@ -128,6 +126,18 @@ class Reader {
       default:
         throw new Error('async-load: malformed key text (internal error)');
     }
+  }
+
+  /** The next binary leaf, copied into a buffer of exactly its size. */
+  #binary(kind: string): ArrayBufferView | ArrayBuffer {
+    const original = this.#binaries![this.#nextBinary++]!;
+    const bytes = bytesOf(original);
+    const copy = binaryFromBytes(
+      kind,
+      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+    );
+    (this.copies ??= []).push(copy);
+    return copy;
   }
 
   #within<T extends object>(obj: T, fill: (obj: T) => void): T {

@@ -13,7 +13,9 @@ export type Listener<R = unknown> = (events: UpdateEvent<R>[]) => void;
  * function's identity.
  */
 export interface Channel {
-  /** Identity text shared by the channel's entries: function id and key. */
+  /** Function id and key option: how the loader finds the channel when a wrapper registers. */
+  readonly name: string;
+  /** Start of every key text of the channel's entries: the channel's own number. */
   readonly prefix: string;
   /** The function's identity text (source or module URL and export). */
   readonly identity: string;

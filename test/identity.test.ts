@@ -183,7 +183,7 @@ describe('__proto__ as an own key', () => {
       back: JSON.parse('{"__proto__": {"x": 1}}') as object,
     }));
     const own = JSON.parse('{"__proto__": {"polluted": true}, "a": 1}') as object;
-    const out = (await keys.wait(own));
+    const out = await keys.wait(own);
     expect(out.keys.sort()).toEqual(['__proto__', 'a']);
     expect(Object.keys(out.back)).toEqual(['__proto__']);
     expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
@@ -193,5 +193,43 @@ describe('__proto__ as an own key', () => {
     const keys = loader.asyncLoad((o: { e: Error; p: object }) => Object.keys(o.p));
     const p = JSON.parse('{"__proto__": 1}') as object;
     expect(await keys.wait({ e: new Error('x'), p })).toEqual(['__proto__']);
+  });
+});
+
+describe('big arrays', () => {
+  it('a big array of numbers is one entry per content, and arrives intact', async () => {
+    const sum = loader.asyncLoad((a: number[]) => [
+      a.length,
+      a.reduce((s, x) => s + x, 0),
+      Object.is(a[5], -0),
+    ]);
+    const make = (): number[] => Array.from({ length: 10_000 }, (_, i) => (i === 5 ? -0 : i));
+    expect(await sum.wait(make())).toEqual([10_000, 49_994_995, true]);
+    const before = loader.size;
+    expect(sum(make())).toEqual([10_000, 49_994_995, true]);
+    expect(loader.size).toBe(before);
+    const other = make();
+    other[5] = 0;
+    expect(await sum.wait(other)).toEqual([10_000, 49_994_995, false]);
+  });
+
+  it('a big array with holes, mixed values or extra properties keeps them', async () => {
+    const shape = loader.asyncLoad((a: unknown[]) => [
+      a.length,
+      Object.keys(a).length,
+      a[299],
+      (a as { tag?: string }).tag,
+    ]);
+    const holey: unknown[] = new Array(300);
+    holey[299] = 'end';
+    expect(await shape.wait(holey)).toEqual([300, 1, 'end', undefined]);
+    const tagged = Array.from({ length: 300 }, (_, i) => i) as unknown[] & { tag?: string };
+    tagged.tag = 'x';
+    expect(await shape.wait(tagged)).toEqual([300, 301, 299, 'x']);
+    const mixed = Array.from({ length: 300 }, (_, i) => (i === 150 ? 'mid' : i));
+    expect(await shape.wait(mixed)).toEqual([300, 300, 299, undefined]);
+    const sparse = new Array(1e8);
+    sparse[5] = 1;
+    expect(await shape.wait(sparse)).toEqual([1e8, 1, undefined, undefined]);
   });
 });
