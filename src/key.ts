@@ -21,6 +21,7 @@ import { inspect, types } from 'node:util';
 import { hashBytes, hasherReady } from './hash.js';
 import { needsEncoding } from './codec.js';
 import { UnsendableValueError } from './errors.js';
+import type { KeyMemo } from './key-memo.js';
 import { binaryKind, bytesOf, classify, Kind, MAX_DEPTH } from './kinds.js';
 
 export interface DerivedKey {
@@ -50,13 +51,25 @@ export const MAX_OBJECTS = 8_000_000;
  * the hasher has not finished loading yet (the caller retries once it has).
  * Throws UnsendableValueError naming the argument path of anything that cannot be carried.
  */
-export function deriveKey(prefix: string, args: readonly unknown[]): DerivedKey | undefined {
+export function deriveKey(prefix: string, args: readonly unknown[], memo?: KeyMemo): DerivedKey | undefined {
   if (args.length === 1) {
     // The most common shapes, without a walker. `"` and `#` never start a walker's text.
     const only = args[0];
-    if (typeof only === 'string') return { text: `${prefix}"${only}`, binaries: undefined };
-    if (typeof only === 'number' && !Object.is(only, -0))
-      return { text: `${prefix}#${only}`, binaries: undefined };
+    const type = typeof only;
+    if (type === 'string' || (type === 'number' && !Object.is(only, -0))) {
+      const value = only as string | number;
+      let text = memo?.single(prefix, value);
+      if (text === undefined) {
+        text = type === 'string' ? `${prefix}"${value}` : `${prefix}#${value}`;
+        memo?.rememberSingle(prefix, value, text);
+      }
+      return { text, binaries: undefined };
+    }
+    if (memo && type === 'object' && only !== null && !types.isProxy(only)) {
+      const obj = only as object;
+      const proto: unknown = Object.getPrototypeOf(obj);
+      if (proto === Object.prototype || proto === null) return objectKey(prefix, obj, memo, args);
+    }
   }
   const walker = new Walker();
   try {
@@ -64,6 +77,10 @@ export function deriveKey(prefix: string, args: readonly unknown[]): DerivedKey 
   } catch (error) {
     throw explainRefusal(error, args);
   }
+  return finish(prefix, walker, args);
+}
+
+function finish(prefix: string, walker: Walker, args: readonly unknown[]): DerivedKey | undefined {
   if (walker.needsHasher) return undefined;
   let text: string;
   try {
@@ -72,6 +89,73 @@ export function deriveKey(prefix: string, args: readonly unknown[]): DerivedKey 
     throw explainRefusal(error, args);
   }
   return { text, binaries: walker.binaries };
+}
+
+/**
+ * A single plain-object argument: its values are read once, here. All primitives (an options
+ * bag, a query): the memo's text for them, if it has one. Otherwise the walker goes on from
+ * the values read here, never reading them again.
+ */
+function objectKey(
+  prefix: string,
+  obj: object,
+  memo: KeyMemo,
+  args: readonly unknown[],
+): DerivedKey | undefined {
+  const layout = memo.layoutOf(Object.keys(obj), sortKeys, labelText);
+  const { sorted, labels } = layout;
+  const values: unknown[] = new Array(sorted.length);
+  let flat = true;
+  for (let i = 0; i < sorted.length; i++) {
+    const v = (obj as Record<string, unknown>)[sorted[i]!];
+    values[i] = v;
+    if (flat) {
+      const t = typeof v;
+      flat =
+        t === 'string' ||
+        t === 'boolean' ||
+        v === undefined ||
+        v === null ||
+        (t === 'number' && !Object.is(v, -0));
+    }
+  }
+  if (flat) {
+    let text = memo.flat(prefix, layout, values);
+    if (text === undefined) {
+      text = prefix + '{';
+      for (let i = 0; i < labels.length; i++) text += labels[i]! + primitiveText(values[i]);
+      text += '}';
+      memo.rememberFlat(prefix, layout, values, text);
+    }
+    return { text, binaries: undefined };
+  }
+  const walker = new Walker();
+  try {
+    walker.objectFrom(obj, labels, values);
+  } catch (error) {
+    throw explainRefusal(error, args);
+  }
+  return finish(prefix, walker, args);
+}
+
+/** How the walker writes a primitive (the flat-object path writes the same). */
+function primitiveText(v: unknown): string {
+  switch (typeof v) {
+    case 'string':
+      return 's' + v.length + ':' + v;
+    case 'number':
+      return Object.is(v, -0) ? 'n-0;' : 'n' + v + ';';
+    case 'boolean':
+      return v ? 'T' : 'F';
+    case 'bigint':
+      return 'b' + v + ';';
+    default:
+      return v === undefined ? 'U' : 'N';
+  }
+}
+
+function labelText(key: string): string {
+  return key.length + ':' + key;
 }
 
 /** Turns what stopped the walk into the error the caller sees; a user's getter's error passes through. */
@@ -217,28 +301,10 @@ export class Walker {
   readonly #open: object[] = [];
 
   value(v: unknown, depth: number): void {
-    switch (typeof v) {
-      case 'string':
-        this.out += 's' + v.length + ':' + v;
-        return;
-      case 'number':
-        this.out += Object.is(v, -0) ? 'n-0;' : 'n' + v + ';';
-        return;
-      case 'boolean':
-        this.out += v ? 'T' : 'F';
-        return;
-      case 'bigint':
-        this.out += 'b' + v + ';';
-        return;
-      case 'undefined':
-        this.out += 'U';
-        return;
-      case 'function':
-      case 'symbol':
-        throw REFUSED;
-    }
-    if (v === null) {
-      this.out += 'N';
+    const type = typeof v;
+    if (type === 'function' || type === 'symbol') throw REFUSED;
+    if (v === null || type !== 'object') {
+      this.out += primitiveText(v);
       return;
     }
     const obj = v as object;
@@ -300,6 +366,19 @@ export class Walker {
       default:
         throw REFUSED;
     }
+  }
+
+  /** A top-level plain object whose values deriveKey has read already (labels in sorted key order). */
+  objectFrom(obj: object, labels: readonly string[], values: readonly unknown[]): void {
+    this.#objects++;
+    this.#open.push(obj);
+    this.out += '{';
+    for (let i = 0; i < labels.length; i++) {
+      this.out += labels[i]!;
+      this.value(values[i], 1);
+    }
+    this.out += '}';
+    this.#open.pop();
   }
 
   #fields(obj: Record<string, unknown>, keys: string[], depth: number): void {

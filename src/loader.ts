@@ -12,6 +12,7 @@ import { CancelledError, LoaderClosedError } from './errors.js';
 import type { Executor, Outcome } from './executor.js';
 import { loadHasher } from './hash.js';
 import { deriveKey, keyPrefix, type DerivedKey } from './key.js';
+import { KeyMemo } from './key-memo.js';
 import { Notifier } from './notifier.js';
 import type { LoadOptions, ResolvedLoaderOptions } from './options.js';
 import type { FunctionRef } from './protocol.js';
@@ -45,6 +46,8 @@ export class Coordinator {
   readonly #store: Store;
   readonly #notifier: Notifier;
   readonly #options: ResolvedLoaderOptions;
+  /** Key texts of recent simple calls; this loader's own, bounded in bytes, emptied by clear(). */
+  readonly #memo = new KeyMemo();
   /**
    * Function identity text -> a small number (so entry texts stay short) and how many channels
    * use it. Forgotten with its last channel; numbers are never reused, so a forgotten
@@ -131,7 +134,7 @@ export class Coordinator {
 
   state(registration: Registration, args: unknown[]): LoadState<unknown> {
     this.#assertOpen();
-    const key = deriveKey(registration.prefix, args);
+    const key = deriveKey(registration.prefix, args, this.#memo);
     const entry = key && this.#store.find(key);
     if (!entry) return { status: 'idle', value: undefined, error: undefined, runs: 0 };
     this.#store.touch(entry, this.#readTime());
@@ -164,6 +167,7 @@ export class Coordinator {
     if (this.#closed) return;
     const { channel } = registration;
     const error = new CancelledError('the entry was cleared');
+    this.#memo.clear();
     if (!args) {
       // Calls of this function still waiting for the hasher are cleared with the rest.
       if (this.#deferred) this.#deferred = this.#deferred.filter((op) => op.channel !== channel);
@@ -172,7 +176,7 @@ export class Coordinator {
       }
       return;
     }
-    const key = deriveKey(registration.prefix, args);
+    const key = deriveKey(registration.prefix, args, this.#memo);
     if (!key) {
       // Binary arguments and the hasher still loading: clear in turn after the calls before it.
       this.#defer(channel, () => this.clear(registration, args));
@@ -211,6 +215,7 @@ export class Coordinator {
     if (this.#closed) return;
     this.#closed = true;
     this.#deferred = undefined;
+    this.#memo.clear();
     this.#notifier.stop();
     this.#store.stop();
     const error = new LoaderClosedError();
@@ -232,7 +237,7 @@ export class Coordinator {
    */
   #entryFor(registration: Registration, args: unknown[]): Entry | undefined {
     this.#assertOpen();
-    const key = deriveKey(registration.prefix, args);
+    const key = deriveKey(registration.prefix, args, this.#memo);
     if (!key) {
       this.#defer(registration.channel, () => this.#entryFor(registration, args));
       return undefined;

@@ -186,3 +186,33 @@ describe('the memo of texts for primitive and flat-object arguments', () => {
     expect(text({ a: 0 })).not.toBe(text({ a: -0 }));
   });
 });
+
+describe("a loader's key memo", () => {
+  it('is bounded in bytes: a big string is never kept, many small ones start it again', async () => {
+    const { KeyMemo } = await import('../src/key-memo.js');
+    const memo = new KeyMemo(64 * 1024);
+    const big = 'x'.repeat(100_000);
+    expect(deriveKey(P, [big], memo)!.text).toBe(`${P}"${big}`);
+    expect(memo.single(P, big)).toBeUndefined();
+    for (let i = 0; i < 10_000; i++) deriveKey(P, [`value ${i}`], memo);
+    // The budget holds some hundreds of these texts; the oldest went when it filled.
+    expect(memo.single(P, 'value 0')).toBeUndefined();
+    expect(memo.single(P, 'value 9999')).toBe(`${P}"value 9999`);
+    memo.clear();
+    expect(memo.single(P, 'value 9999')).toBeUndefined();
+  });
+
+  it('gives the same text with and without the memo, for flat and nested objects', async () => {
+    const { KeyMemo } = await import('../src/key-memo.js');
+    const memo = new KeyMemo();
+    for (const arg of [
+      { b: 'x', a: 1.5, c: true, d: null, e: undefined },
+      { a: { b: [1] }, c: 'd' },
+      { a: -0 },
+    ]) {
+      const plain = deriveKey(P, [arg])!.text;
+      expect(deriveKey(P, [arg], memo)!.text).toBe(plain);
+      expect(deriveKey(P, [{ ...arg }], memo)!.text).toBe(plain);
+    }
+  });
+});
