@@ -233,7 +233,8 @@ function encodeErrorInto(error: Error, memo: Map<object, unknown>): Tagged {
   return out;
 }
 
-function safeString(read: () => unknown, fallback: string): string {
+/** Reads a string property; anything else (or a throwing getter) gives the fallback. */
+export function safeString(read: () => unknown, fallback: string): string {
   try {
     const v = read();
     return typeof v === 'string' ? v : fallback;
@@ -271,6 +272,24 @@ const BUILTIN_ERRORS: Record<string, ErrorConstructor | AggregateErrorConstructo
   URIError,
   AggregateError,
 };
+
+/**
+ * An error of the built-in class `name` names (a user-defined class cannot be rebuilt on
+ * another thread: it becomes an Error that keeps the name, so it still reads right).
+ */
+export function makeError(name: string, message: string): Error {
+  const Ctor = Object.hasOwn(BUILTIN_ERRORS, name) ? BUILTIN_ERRORS[name] : Error;
+  const error =
+    Ctor === AggregateError ? new AggregateError([], message) : new (Ctor as ErrorConstructor)(message);
+  if (error.name !== name)
+    Object.defineProperty(error, 'name', {
+      value: name,
+      configurable: true,
+      writable: true,
+      enumerable: false,
+    });
+  return error;
+}
 
 /** Reverses `encode` in place on the received copy (which structured clone already made). */
 export function decode(value: unknown): unknown {
@@ -334,20 +353,9 @@ function decodeFields(rec: Record<string, unknown>, memo: Map<object, unknown>):
 
 function decodeError(node: object, e: EncodedError, memo: Map<object, unknown>): Error {
   const code = typeof e.props.code === 'string' ? e.props.code : '';
-  let error = code.startsWith('ERR_ASYNC_LOAD_') ? libraryErrorFromCode(code, e.message, e.props) : undefined;
-  if (!error) {
-    const Ctor = Object.hasOwn(BUILTIN_ERRORS, e.name) ? BUILTIN_ERRORS[e.name] : Error;
-    error =
-      Ctor === AggregateError ? new AggregateError([], e.message) : new (Ctor as ErrorConstructor)(e.message);
-    // A user-defined class cannot be rebuilt here; keep its name so it still reads right.
-    if (error.name !== e.name)
-      Object.defineProperty(error, 'name', {
-        value: e.name,
-        configurable: true,
-        writable: true,
-        enumerable: false,
-      });
-  }
+  const error =
+    (code.startsWith('ERR_ASYNC_LOAD_') ? libraryErrorFromCode(code, e.message, e.props) : undefined) ??
+    makeError(e.name, e.message);
   memo.set(node, error);
   Object.defineProperty(error, 'stack', {
     value: e.stack,

@@ -19,7 +19,7 @@
 
 import { inspect, types } from 'node:util';
 import { hashBytes, hasherReady } from './hash.js';
-import { needsEncoding } from './codec.js';
+import { needsEncoding, safeString } from './codec.js';
 import { UnsendableValueError } from './errors.js';
 import type { KeyMemo } from './key-memo.js';
 import { binaryKind, bytesOf, classify, Kind, MAX_DEPTH } from './kinds.js';
@@ -493,8 +493,8 @@ export class Walker {
    * differs at every place an error is made.
    */
   #error(error: Error, depth: number): void {
-    const name = readString(() => error.name, 'Error');
-    const message = readString(() => error.message, '');
+    const name = safeString(() => error.name, 'Error');
+    const message = safeString(() => error.message, '');
     this.out += `E${name.length}:${name}${message.length}:${message}`;
     const keys = Object.keys(error).filter((k) => !STANDARD_ERROR_KEYS.has(k));
     this.#fields(error as unknown as Record<string, unknown>, sortKeys(keys), depth);
@@ -533,15 +533,5 @@ export class Walker {
       }
     }
     this.out = `${outer}${tag}${parts.length}(${parts.sort().join('')})`;
-  }
-}
-
-/** Reads a string property once; anything else (or a throwing getter) gives the fallback, as the codec does. */
-function readString(read: () => unknown, fallback: string): string {
-  try {
-    const v = read();
-    return typeof v === 'string' ? v : fallback;
-  } catch {
-    return fallback;
   }
 }

@@ -7,6 +7,7 @@
  * here into buffers of exactly their size: posting a view would send its whole backing buffer.
  */
 
+import { makeError } from './codec.js';
 import { binaryFromBytes, bytesOf } from './kinds.js';
 
 export interface RebuiltArgs {
@@ -14,16 +15,6 @@ export interface RebuiltArgs {
   /** Exact copies of the binary leaves, in walk order; the entry verifies later calls against them. */
   binaries: (ArrayBufferView | ArrayBuffer)[] | undefined;
 }
-
-const BUILTIN_ERRORS: Record<string, ErrorConstructor> = {
-  Error,
-  TypeError,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
-};
 
 /** `from`: where the arguments start in `text` (just after the prefix). */
 export function rebuildArgs(
@@ -179,10 +170,7 @@ class Reader {
   #error(): Error {
     const name = this.#counted();
     const message = this.#counted();
-    const Ctor = Object.hasOwn(BUILTIN_ERRORS, name) ? BUILTIN_ERRORS[name]! : undefined;
-    const error: Error =
-      name === 'AggregateError' ? new AggregateError([], message) : new (Ctor ?? Error)(message);
-    if (error.name !== name) define(error, 'name', name, false);
+    const error = makeError(name, message);
     return this.#within(error, () => {
       this.at++; // {
       this.#fields(error);

@@ -4,23 +4,14 @@
  * wrappers of one (function, key) share news, and calls made while the hasher loads keep
  * their order with clear(). Hand-driven executor, fake time.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { UpdateEvent } from '../src/entry.js';
-import { loadHasher } from '../src/hash.js';
 import { functionIdentity } from '../src/task-function.js';
-import { fakeCoordinator, FakeExecutor } from './fixtures/fake-executor.js';
+import { useFakeClock, fakeCoordinator, FakeExecutor } from './fixtures/fake-executor.js';
 
 const fn = { kind: 'inline', source: '(a) => a' } as const;
 
-beforeEach(async () => {
-  await loadHasher();
-  vi.useFakeTimers({
-    toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'Date', 'performance'],
-  });
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+useFakeClock();
 
 describe('maxEntries', () => {
   it('announces every settled run, even when more runs are in flight than maxEntries', async () => {

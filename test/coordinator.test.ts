@@ -2,11 +2,10 @@
  * The coordinator's scheduling and bookkeeping, with a hand-driven executor and fake time:
  * refresh from each run's start, batching by pollInterval, eviction, clearing.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CancelledError } from '../src/errors.js';
-import { loadHasher } from '../src/hash.js';
 import type { UpdateEvent } from '../src/entry.js';
-import { fakeCoordinator } from './fixtures/fake-executor.js';
+import { useFakeClock, fakeCoordinator } from './fixtures/fake-executor.js';
 
 const fn = { kind: 'inline', source: '(a) => a' } as const;
 
@@ -15,15 +14,7 @@ async function settleMicrotasks(): Promise<void> {
   for (let i = 0; i < 5; i++) await Promise.resolve();
 }
 
-beforeEach(async () => {
-  await loadHasher();
-  vi.useFakeTimers({
-    toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'Date', 'performance'],
-  });
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+useFakeClock();
 
 describe('refreshEvery', () => {
   it('starts the next run at the previous actual start + refreshEvery, even when runs take long', async () => {
