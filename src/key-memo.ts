@@ -1,87 +1,103 @@
 /**
- * One loader's memo of key texts already made for the commonest calls: a single string or
- * number, or a single flat object (an options bag, a query). A Map keyed by a freshly built
- * string must flatten and hash it on every lookup (about half the cost of a cached call,
- * measured); primitive keys and the memo's own strings (hash computed once) are cheap.
+ * One loader's memo of key texts already made, for the calls a server repeats: arguments
+ * made of primitives, plain objects and short dense arrays, a few levels deep (a number, a
+ * string, an options bag, a query with a nested filter, a few mixed arguments).
+ *
+ * Building the canonical text and then finding it in a Map costs a string build, a flatten and
+ * a hash on every call. Instead, a call is read once into a sequence of tokens (an object's
+ * layout, an array's length, each primitive leaf), and the tokens walk a trie of Maps to the
+ * text made before. Layouts and length markers are objects, so they can never be mistaken for
+ * a leaf value; primitive keys and the memo's own strings (hash computed once) are cheap.
  *
  * It belongs to one loader, holds only values the key walk has already read (never the
  * caller's objects), is bounded in bytes, and is emptied by clear() and dropped by close().
  */
 
-/** A flat object's keys in the order it listed them, sorted, and as the walker labels them. */
+/** A plain object's keys in the order it listed them, sorted, and as the key text labels them. */
 export interface Layout {
-  order: string[];
-  sorted: string[];
-  labels: string[];
+  readonly order: readonly string[];
+  readonly sorted: readonly string[];
+  readonly labels: readonly string[];
 }
 
 /** Rough heap cost of a string of this length plus its Map slot (UTF-16, headers). */
-const bytesOf = (length: number): number => length * 2 + 48;
+const stringBytes = (length: number): number => length * 2 + 48;
+/** Rough heap cost of one trie node (a Map with one entry). */
+const NODE_BYTES = 160;
 
 const LEAF = Symbol('text');
 
 export class KeyMemo {
-  /** Prefix (the channel) -> single value -> text, or layout -> value -> ... -> LEAF -> text. */
+  /** Prefix (the channel) -> a trie of tokens -> LEAF -> text. */
   #roots = new Map<string, Map<unknown, unknown>>();
+  /** Key names in listed order -> ... -> LEAF -> Layout. */
+  #layouts = new Map<unknown, unknown>();
+  /** The layout last seen with each first key: most calls repeat a shape, and this skips the trie. */
+  #byFirstKey = new Map<string, Layout>();
+  /** Array length -> its marker token. */
+  #lengths = new Map<number, object>();
   #bytes = 0;
   readonly #budget: number;
-  /** Calls with objects of one shape list the same keys in the same order: reuse its sort. */
-  #lastLayout: Layout | undefined;
 
-  /** `budget`: bytes of text (and the values in it) kept before the memo starts again. */
+  /** `budget`: bytes of texts, tokens and values kept before the memo starts again. */
   constructor(budget = 1 << 20) {
     this.#budget = budget;
   }
 
-  /** The text made before for this single string or number argument. */
-  single(prefix: string, value: string | number): string | undefined {
-    return this.#roots.get(prefix)?.get(value) as string | undefined;
+  /** The token for an array (or argument list) of this length. */
+  lengthToken(length: number): object {
+    let token = this.#lengths.get(length);
+    if (!token) this.#lengths.set(length, (token = { length }));
+    return token;
   }
 
-  rememberSingle(prefix: string, value: string | number, text: string): void {
-    const cost = bytesOf(text.length) + (typeof value === 'string' ? bytesOf(value.length) : 0);
-    if (!this.#admit(cost)) return;
-    this.#root(prefix).set(value, text);
+  /** The layout of an object whose own keys are `order`; `sortKeys` sorts a copy, `label` writes a key. */
+  layoutOf(order: string[], sortKeys: (keys: string[]) => string[], label: (key: string) => string): Layout {
+    const first = order.length === 0 ? '' : order[0]!;
+    const recent = this.#byFirstKey.get(first);
+    if (recent && sameKeys(recent.order, order)) return recent;
+    let level = this.#layouts;
+    for (const key of order) level = child(level, key);
+    let layout = level.get(LEAF) as Layout | undefined;
+    if (!layout) {
+      const sorted = sortKeys([...order]);
+      layout = { order, sorted, labels: sorted.map(label) };
+      level.set(LEAF, layout);
+      this.#admit(order.length * NODE_BYTES);
+    }
+    this.#byFirstKey.set(first, layout);
+    return layout;
   }
 
-  /** The text made before for a flat object with this layout and these values (in sorted key order). */
-  flat(prefix: string, layout: Layout, values: readonly unknown[]): string | undefined {
-    let level = this.#roots.get(prefix)?.get(layout) as Map<unknown, unknown> | undefined;
-    for (let i = 0; level && i < values.length; i++)
-      level = level.get(values[i]) as Map<unknown, unknown> | undefined;
+  /** The text made before for this token sequence, if the memo still has it. */
+  text(prefix: string, tokens: readonly unknown[]): string | undefined {
+    let level = this.#roots.get(prefix);
+    for (let i = 0; level && i < tokens.length; i++)
+      level = level.get(tokens[i]) as Map<unknown, unknown> | undefined;
     return level?.get(LEAF) as string | undefined;
   }
 
-  rememberFlat(prefix: string, layout: Layout, values: readonly unknown[], text: string): void {
-    // The text spells out every value, so twice its size bounds the text plus the values kept.
-    if (!this.#admit(2 * bytesOf(text.length) + values.length * 48)) return;
-    let level = child(this.#root(prefix), layout);
-    for (const value of values) level = child(level, value);
+  remember(prefix: string, tokens: readonly unknown[], text: string): void {
+    let cost = stringBytes(text.length) + tokens.length * NODE_BYTES;
+    for (const token of tokens) if (typeof token === 'string') cost += stringBytes(token.length);
+    if (!this.#admit(cost)) return;
+    let level = this.#roots.get(prefix);
+    if (!level) this.#roots.set(prefix, (level = new Map()));
+    for (const token of tokens) level = child(level, token);
     level.set(LEAF, text);
   }
 
-  layoutOf(order: string[], sortKeys: (keys: string[]) => string[], label: (key: string) => string): Layout {
-    const last = this.#lastLayout;
-    if (last && last.order.length === order.length) {
-      let same = true;
-      for (let i = 0; i < order.length; i++) {
-        // Property names are interned strings: this comparison is pointer-cheap.
-        if (last.order[i] !== order[i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return last;
-    }
-    const sorted = sortKeys([...order]);
-    this.#lastLayout = { order, sorted, labels: sorted.map(label) };
-    return this.#lastLayout;
+  /** Bytes counted in now (for tests of the bound). */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   clear(): void {
     this.#roots = new Map();
+    this.#layouts = new Map();
+    this.#byFirstKey = new Map();
+    this.#lengths = new Map();
     this.#bytes = 0;
-    this.#lastLayout = undefined;
   }
 
   /** Counts `cost` in, starting again when the budget would be passed; false if it never fits. */
@@ -94,12 +110,13 @@ export class KeyMemo {
     }
     return true;
   }
+}
 
-  #root(prefix: string): Map<unknown, unknown> {
-    let root = this.#roots.get(prefix);
-    if (!root) this.#roots.set(prefix, (root = new Map()));
-    return root;
-  }
+/** Property names are interned strings: comparing them is pointer-cheap. */
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function child(level: Map<unknown, unknown>, key: unknown): Map<unknown, unknown> {

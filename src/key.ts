@@ -57,27 +57,33 @@ export function deriveKey(prefix: string, args: readonly unknown[], memo?: KeyMe
     const only = args[0];
     const type = typeof only;
     if (type === 'string' || (type === 'number' && !Object.is(only, -0))) {
-      const value = only as string | number;
-      let text = memo?.single(prefix, value);
+      const tokens = memo && [memo.lengthToken(1), only];
+      let text = tokens && memo.text(prefix, tokens);
       if (text === undefined) {
-        text = type === 'string' ? `${prefix}"${value}` : `${prefix}#${value}`;
-        memo?.rememberSingle(prefix, value, text);
+        text = type === 'string' ? `${prefix}"${only as string}` : `${prefix}#${only as number}`;
+        if (tokens) memo.remember(prefix, tokens, text);
       }
       return { text, binaries: undefined };
     }
-    if (memo && type === 'object' && only !== null && !types.isProxy(only)) {
-      const obj = only as object;
-      const proto: unknown = Object.getPrototypeOf(obj);
-      if (proto === Object.prototype || proto === null) return objectKey(prefix, obj, memo, args);
+  }
+  let reading: Reading | undefined;
+  if (memo) {
+    reading = new Reading(memo);
+    reading.list(args, 0);
+    if (reading.complete) {
+      const text = memo.text(prefix, reading.tokens);
+      if (text !== undefined) return { text, binaries: undefined };
     }
   }
-  const walker = new Walker();
+  const walker = new Walker(reading?.reads);
   try {
     for (let i = 0; i < args.length; i++) walker.value(args[i], 0);
   } catch (error) {
     throw explainRefusal(error, args);
   }
-  return finish(prefix, walker, args);
+  const key = finish(prefix, walker, args);
+  if (key && reading?.complete) memo!.remember(prefix, reading.tokens, key.text);
+  return key;
 }
 
 function finish(prefix: string, walker: Walker, args: readonly unknown[]): DerivedKey | undefined {
@@ -91,51 +97,79 @@ function finish(prefix: string, walker: Walker, args: readonly unknown[]): Deriv
   return { text, binaries: walker.binaries };
 }
 
+/** What a call read of one plain object (labels set) or dense array (labels undefined). */
+interface Read {
+  labels: readonly string[] | undefined;
+  values: unknown[];
+}
+
+/** Deeper than this, or more tokens than this, a call is not worth memoizing. */
+const MEMO_DEPTH = 6;
+const MEMO_TOKENS = 128;
+const MEMO_ARRAY = 64;
+/** Stands for -0, which Map keys cannot tell from 0. */
+const NEGATIVE_ZERO = Object.freeze({ negativeZero: true });
+
 /**
- * A single plain-object argument: its values are read once, here. All primitives (an options
- * bag, a query): the memo's text for them, if it has one. Otherwise the walker goes on from
- * the values read here, never reading them again.
+ * Reads a call's arguments once into the memo's tokens, recording what it read of each
+ * object so that the walker, on a miss, writes the text from those reads rather than
+ * reading the caller's objects again. Stops (incomplete) at the first thing the memo does not
+ * cover: a Date, a Map, a long array, ... The walker takes over from there.
  */
-function objectKey(
-  prefix: string,
-  obj: object,
-  memo: KeyMemo,
-  args: readonly unknown[],
-): DerivedKey | undefined {
-  const layout = memo.layoutOf(Object.keys(obj), sortKeys, labelText);
-  const { sorted, labels } = layout;
-  const values: unknown[] = new Array(sorted.length);
-  let flat = true;
-  for (let i = 0; i < sorted.length; i++) {
-    const v = (obj as Record<string, unknown>)[sorted[i]!];
-    values[i] = v;
-    if (flat) {
-      const t = typeof v;
-      flat =
-        t === 'string' ||
-        t === 'boolean' ||
-        v === undefined ||
-        v === null ||
-        (t === 'number' && !Object.is(v, -0));
+class Reading {
+  readonly tokens: unknown[] = [];
+  readonly reads = new Map<object, Read>();
+  complete = true;
+  readonly #memo: KeyMemo;
+
+  constructor(memo: KeyMemo) {
+    this.#memo = memo;
+  }
+
+  list(values: readonly unknown[], depth: number): void {
+    this.tokens.push(this.#memo.lengthToken(values.length));
+    for (let i = 0; this.complete && i < values.length; i++) this.#value(values[i], depth);
+  }
+
+  #value(v: unknown, depth: number): void {
+    const type = typeof v;
+    if (v === null || (type !== 'object' && type !== 'function' && type !== 'symbol')) {
+      this.tokens.push(type === 'number' && Object.is(v, -0) ? NEGATIVE_ZERO : v);
+      return;
     }
-  }
-  if (flat) {
-    let text = memo.flat(prefix, layout, values);
-    if (text === undefined) {
-      text = prefix + '{';
-      for (let i = 0; i < labels.length; i++) text += labels[i]! + primitiveText(values[i]);
-      text += '}';
-      memo.rememberFlat(prefix, layout, values, text);
+    if (type !== 'object' || depth >= MEMO_DEPTH || this.tokens.length > MEMO_TOKENS || types.isProxy(v)) {
+      this.complete = false;
+      return;
     }
-    return { text, binaries: undefined };
+    const obj = v as object;
+    const proto: unknown = Object.getPrototypeOf(obj);
+    if (proto === Object.prototype || proto === null) {
+      const layout = this.#memo.layoutOf(Object.keys(obj), sortKeys, labelText);
+      const { sorted } = layout;
+      const values: unknown[] = new Array(sorted.length);
+      for (let i = 0; i < sorted.length; i++) values[i] = (obj as Record<string, unknown>)[sorted[i]!];
+      this.reads.set(obj, { labels: layout.labels, values });
+      this.tokens.push(layout);
+      for (let i = 0; this.complete && i < values.length; i++) this.#value(values[i], depth + 1);
+      return;
+    }
+    if (proto === Array.prototype && Array.isArray(obj)) {
+      const arr = obj as unknown[];
+      const length = arr.length;
+      const keys = length <= MEMO_ARRAY ? Object.keys(arr) : undefined;
+      // As many own keys as elements, the last one the last index: no holes, no other properties.
+      if (!keys || keys.length !== length || (length > 0 && keys[length - 1] !== String(length - 1))) {
+        this.complete = false;
+        return;
+      }
+      const values: unknown[] = new Array(length);
+      for (let i = 0; i < length; i++) values[i] = arr[i];
+      this.reads.set(obj, { labels: undefined, values });
+      this.list(values, depth + 1);
+      return;
+    }
+    this.complete = false;
   }
-  const walker = new Walker();
-  try {
-    walker.objectFrom(obj, labels, values);
-  } catch (error) {
-    throw explainRefusal(error, args);
-  }
-  return finish(prefix, walker, args);
 }
 
 /** How the walker writes a primitive (the flat-object path writes the same). */
@@ -294,11 +328,17 @@ function isIndex(key: string, length: number): boolean {
 
 export class Walker {
   out = '';
+  /** What the memo's reading already read of some objects: written from there, not read again. */
+  readonly #reads: ReadonlyMap<object, Read> | undefined;
   binaries: (ArrayBufferView | ArrayBuffer)[] | undefined;
   needsHasher = false;
   #objects = 0;
   /** Objects being written, outermost first: meeting one again is a cycle, written `^i;`. */
   readonly #open: object[] = [];
+
+  constructor(reads?: ReadonlyMap<object, Read>) {
+    this.#reads = reads;
+  }
 
   value(v: unknown, depth: number): void {
     const type = typeof v;
@@ -317,6 +357,12 @@ export class Walker {
     if (depth > MAX_DEPTH) throw REFUSED;
     if (++this.#objects > MAX_OBJECTS) throw TOO_MANY;
     open.push(obj);
+    const read = this.#reads?.get(obj);
+    if (read) {
+      this.#fromRead(read, depth);
+      open.pop();
+      return;
+    }
     // Plain objects and arrays first, one call deep: nesting 2,000 levels must fit the stack.
     if (types.isProxy(obj)) throw REFUSED;
     const proto: unknown = Object.getPrototypeOf(obj);
@@ -368,17 +414,21 @@ export class Walker {
     }
   }
 
-  /** A top-level plain object whose values deriveKey has read already (labels in sorted key order). */
-  objectFrom(obj: object, labels: readonly string[], values: readonly unknown[]): void {
-    this.#objects++;
-    this.#open.push(obj);
-    this.out += '{';
-    for (let i = 0; i < labels.length; i++) {
-      this.out += labels[i]!;
-      this.value(values[i], 1);
+  /** An object or array the memo's reading has read: the same text #fields or #array would write. */
+  #fromRead(read: Read, depth: number): void {
+    const { labels, values } = read;
+    if (labels) {
+      this.out += '{';
+      for (let i = 0; i < labels.length; i++) {
+        this.out += labels[i]!;
+        this.value(values[i], depth + 1);
+      }
+      this.out += '}';
+    } else {
+      this.out += '[' + values.length + ';';
+      for (let i = 0; i < values.length; i++) this.value(values[i], depth + 1);
+      this.out += ']';
     }
-    this.out += '}';
-    this.#open.pop();
   }
 
   #fields(obj: Record<string, unknown>, keys: string[], depth: number): void {
