@@ -564,24 +564,37 @@ export class Walker {
     this.out += ';';
   }
 
-  /** Maps and Sets are written in sorted order of their entries' text: insertion order is not identity. */
+  /**
+   * Maps and Sets are written in sorted order of their entries' text: insertion order is not
+   * identity. Each entry's binary leaves move with it, so the list of leaves follows the text.
+   */
   #sorted(collection: Map<unknown, unknown> | Set<unknown>, tag: string, depth: number): void {
-    const parts: string[] = [];
+    const parts: { text: string; binaries: (ArrayBufferView | ArrayBuffer)[] | undefined }[] = [];
     const outer = this.out;
+    const outerBinaries = this.binaries;
+    const entry = (write: () => void): void => {
+      this.out = '';
+      this.binaries = undefined;
+      write();
+      parts.push({ text: this.out, binaries: this.binaries });
+    };
     if (tag === 'M') {
       for (const [k, val] of mapEntries.call(collection as Map<unknown, unknown>)) {
-        this.out = '';
-        this.value(k, depth + 1);
-        this.value(val, depth + 1);
-        parts.push(this.out);
+        entry(() => {
+          this.value(k, depth + 1);
+          this.value(val, depth + 1);
+        });
       }
     } else {
-      for (const item of setValues.call(collection as Set<unknown>)) {
-        this.out = '';
-        this.value(item, depth + 1);
-        parts.push(this.out);
-      }
+      for (const item of setValues.call(collection as Set<unknown>)) entry(() => this.value(item, depth + 1));
     }
-    this.out = `${outer}${tag}${parts.length}(${parts.sort().join('')})`;
+    parts.sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
+    this.binaries = outerBinaries;
+    let text = '';
+    for (const part of parts) {
+      text += part.text;
+      if (part.binaries) (this.binaries ??= []).push(...part.binaries);
+    }
+    this.out = `${outer}${tag}${parts.length}(${text})`;
   }
 }

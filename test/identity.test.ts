@@ -233,3 +233,23 @@ describe('big arrays', () => {
     expect(await shape.wait(sparse)).toEqual([1e8, 1, undefined, undefined]);
   });
 });
+
+describe('binary values inside Maps and Sets', () => {
+  it('each arrives under its own key, whatever the insertion order', async () => {
+    const read = loader.asyncLoad((m: Map<string, Uint8Array>) =>
+      [...m].map(([k, v]) => `${k}=${v.join(',')}`).sort(),
+    );
+    const map = new Map([
+      ['b', new Uint8Array([2, 2])],
+      ['a', new Uint8Array([1])],
+    ]);
+    expect(await read.wait(map)).toEqual(['a=1', 'b=2,2']);
+    const before = loader.size;
+    const reordered = new Map([
+      ['a', new Uint8Array([1])],
+      ['b', new Uint8Array([2, 2])],
+    ]);
+    expect(await read.wait(reordered)).toEqual(['a=1', 'b=2,2']);
+    expect(loader.size).toBe(before);
+  });
+});
