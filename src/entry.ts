@@ -4,6 +4,7 @@
  */
 
 import type { Outcome, RunHandle } from './executor.js';
+import type { DerivedKey } from './key.js';
 import type { Registration } from './registration.js';
 import type { Timer } from './timers.js';
 
@@ -62,6 +63,8 @@ export type Action =
 
 export class Entry {
   readonly text: string;
+  /** For a call of one string or number: how the store finds the entry without its text. */
+  readonly single: DerivedKey['single'];
   readonly binaries: (ArrayBufferView | ArrayBuffer)[] | undefined;
   readonly registration: Registration;
   readonly args: unknown[];
@@ -92,14 +95,15 @@ export class Entry {
 
   constructor(
     registration: Registration,
-    text: string,
+    key: Pick<DerivedKey, 'text' | 'single'>,
     args: unknown[],
     binaries: (ArrayBufferView | ArrayBuffer)[] | undefined,
     payload: unknown[],
     encoded: boolean,
   ) {
     this.registration = registration;
-    this.text = text;
+    this.text = key.text;
+    this.single = key.single;
     this.args = args;
     this.binaries = binaries;
     this.payload = payload;

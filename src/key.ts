@@ -26,9 +26,32 @@ import { binaryKind, bytesOf, classify, Kind, MAX_DEPTH } from './kinds.js';
 
 export interface DerivedKey {
   /** The canonical identity text; the store's key. */
-  text: string;
+  readonly text: string;
   /** The caller's binary leaves in walk order: verified byte for byte on a match, copied on a miss. */
-  binaries: (ArrayBufferView | ArrayBuffer)[] | undefined;
+  readonly binaries: (ArrayBufferView | ArrayBuffer)[] | undefined;
+  /**
+   * Set for a call of one string or number (not -0): the store finds such entries by the value
+   * itself, so a hit never builds the text (for a long string, that is a copy and a compare
+   * saved: the Map compares the caller's string with the stored one directly).
+   */
+  readonly single?: { readonly prefix: string; readonly value: string | number };
+}
+
+/** The key of a single string or number argument; its text is built only when an entry is made. */
+class SingleKey implements DerivedKey {
+  readonly binaries = undefined;
+  readonly single: { readonly prefix: string; readonly value: string | number };
+  #text: string | undefined;
+
+  constructor(prefix: string, value: string | number) {
+    this.single = { prefix, value };
+  }
+
+  get text(): string {
+    const { prefix, value } = this.single;
+    this.#text ??= typeof value === 'string' ? `${prefix}"${value}` : `${prefix}#${value}`;
+    return this.#text;
+  }
 }
 
 /**
@@ -55,16 +78,8 @@ export function deriveKey(prefix: string, args: readonly unknown[], memo?: KeyMe
   if (args.length === 1) {
     // The most common shapes, without a walker. `"` and `#` never start a walker's text.
     const only = args[0];
-    const type = typeof only;
-    if (type === 'string' || (type === 'number' && !Object.is(only, -0))) {
-      const tokens = memo && [memo.lengthToken(1), only];
-      let text = tokens && memo.text(prefix, tokens);
-      if (text === undefined) {
-        text = type === 'string' ? `${prefix}"${only as string}` : `${prefix}#${only as number}`;
-        if (tokens) memo.remember(prefix, tokens, text);
-      }
-      return { text, binaries: undefined };
-    }
+    if (typeof only === 'string' || (typeof only === 'number' && !Object.is(only, -0)))
+      return new SingleKey(prefix, only);
   }
   let reading: Reading | undefined;
   if (memo) {

@@ -284,7 +284,7 @@ export class Coordinator {
       encoded ||= carried.encoded;
       return carried.value;
     });
-    const entry = new Entry(registration, key.text, rebuilt.args, rebuilt.binaries, payload, encoded);
+    const entry = new Entry(registration, key, rebuilt.args, rebuilt.binaries, payload, encoded);
     entry.lastRead = this.#readTime();
     // Submit before adding: a call that does not fit the queue leaves no entry behind.
     this.#start(entry);

@@ -14,6 +14,8 @@ export type Removal = 'evicted' | 'expired';
 export class Store {
   /** Identity text -> entry (a chain, when different binary data hashed alike). */
   readonly #entries = new Map<string, Entry>();
+  /** Calls of one string or number: prefix -> value -> entry (see DerivedKey.single). */
+  readonly #singles = new Map<string, Map<string | number, Entry>>();
   /** Every entry, least recently read first (a Set iterates in insertion order). */
   readonly #byRead = new Set<Entry>();
   #size = 0;
@@ -36,6 +38,7 @@ export class Store {
   }
 
   find(key: DerivedKey): Entry | undefined {
+    if (key.single) return this.#singles.get(key.single.prefix)?.get(key.single.value);
     let entry = this.#entries.get(key.text);
     if (!key.binaries) return entry;
     // Binary data stands in the text only by its hash: verify the bytes themselves.
@@ -45,8 +48,13 @@ export class Store {
 
   /** Adds a new entry (its creation counts as its first read), then enforces `maxEntries`. */
   add(entry: Entry): void {
-    const head = this.#entries.get(entry.text);
-    if (head) {
+    const { single } = entry;
+    const head = single ? undefined : this.#entries.get(entry.text);
+    if (single) {
+      let values = this.#singles.get(single.prefix);
+      if (!values) this.#singles.set(single.prefix, (values = new Map()));
+      values.set(single.value, entry);
+    } else if (head) {
       entry.next = head.next;
       head.next = entry;
     } else {
@@ -89,6 +97,14 @@ export class Store {
   remove(entry: Entry): void {
     if (!this.#byRead.delete(entry)) return;
     if (this.#lastTouched === entry) this.#lastTouched = undefined;
+    this.#size--;
+    const { single } = entry;
+    if (single) {
+      const values = this.#singles.get(single.prefix)!;
+      values.delete(single.value);
+      if (values.size === 0) this.#singles.delete(single.prefix);
+      return;
+    }
     const head = this.#entries.get(entry.text);
     if (head === entry) {
       if (entry.next) this.#entries.set(entry.text, entry.next);
@@ -99,13 +115,10 @@ export class Store {
       if (at) at.next = entry.next;
     }
     entry.next = undefined;
-    this.#size--;
   }
 
   *all(): IterableIterator<Entry> {
-    for (const head of this.#entries.values()) {
-      for (let e: Entry | undefined = head; e; e = e.next) yield e;
-    }
+    yield* this.#byRead;
   }
 
   /**
