@@ -113,7 +113,11 @@ export class PoolExecutor implements Executor {
       recordTiming: false,
     });
     // With no listener, an 'error' event (a thread crashing between runs) would throw in the host.
-    this.#pool.on('error', (error: Error) => settings.onError(crashError(error)));
+    // Once closing, the pool belongs to no run: replies that raced close() reach Piscina after it
+    // dropped their tasks ("Unexpected message from Worker"), which is not worth an onError.
+    this.#pool.on('error', (error: Error) => {
+      if (!this.#closed) settings.onError(crashError(error));
+    });
   }
 
   submit(request: RunRequest, onSettle: (outcome: Outcome) => void): RunHandle {
