@@ -5,6 +5,7 @@
  * `timeout` and must settle by it; the race against a generous deadline only turns a hang
  * into a readable failure.
  */
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLoader, type Loader } from '../src/index.js';
 import { watchHostErrors } from './helpers.js';
@@ -58,7 +59,12 @@ describe('the start slots', () => {
     });
     const worker = l.asyncLoad(victim, victimOptions);
     const found = attacker.wait();
-    const victims = [1, 2, 3].map((n) => within(worker.wait(n), 6000));
+    const victims = [1, 2, 3].map((n) =>
+      within(
+        worker.wait(n).catch((e: unknown) => e),
+        6000,
+      ),
+    );
     expect(await found).toBe(0);
     expect(await Promise.all(victims)).toEqual([10, 20, 30]);
   });
@@ -78,6 +84,38 @@ describe('the start slots', () => {
     });
     expect(await attacker.wait()).toBe('patched');
     expect(await within(l.asyncLoad(victim, victimOptions).wait(4), 6000)).toBe(40);
+  });
+});
+
+describe('the worker entry point', () => {
+  it('refuses calls from a function, so forged tasks cannot claim other runs’ slots', async () => {
+    const l = loader();
+    // From source the thread loaded the entry point through tsx's require hook: the same
+    // module instance is what require() returns here.
+    const entry = fileURLToPath(new URL('../workers/worker.ts', import.meta.url));
+    const attacker = l.asyncLoad(async (path: string) => {
+      const mod = require(path) as { default: (task: unknown) => unknown };
+      let accepted = 0;
+      for (let slot = 0; slot < 4; slot++) {
+        try {
+          await mod.default({ fn: '() => 0', args: [], slot, ticket: 0x7ffffff0 + slot });
+          accepted++;
+        } catch {
+          // Refused: that is the point.
+        }
+      }
+      return accepted;
+    });
+    const worker = l.asyncLoad(victim, victimOptions);
+    const accepted = attacker.wait(entry);
+    const victims = [7, 8, 9].map((n) =>
+      within(
+        worker.wait(n).catch((e: unknown) => e),
+        6000,
+      ),
+    );
+    expect(await accepted).toBe(0);
+    expect(await Promise.all(victims)).toEqual([70, 80, 90]);
   });
 });
 
