@@ -4,15 +4,15 @@
  * onto our error classes.
  */
 
-import { randomUUID } from 'node:crypto';
 import { Piscina } from 'piscina';
-import { BroadcastChannel, type ResourceLimits } from 'node:worker_threads';
+import type { ResourceLimits } from 'node:worker_threads';
 import { now } from './clock.js';
 import { decode } from './codec.js';
 import { LoaderClosedError, QueueFullError, TimeoutError, WorkerCrashedError } from './errors.js';
 import type { Executor, Outcome, RunHandle, RunRequest } from './executor.js';
-import type { ResultMessage, StrayReport, TaskMessage, WorkerSetup } from './protocol.js';
+import type { ResultMessage, TaskMessage, WorkerSetup } from './protocol.js';
 import { StartSlots, type SlotRef } from './start-slots.js';
+import { StrayReports } from './stray-reports.js';
 import { after, type Timer } from './timers.js';
 
 export interface PoolSettings {
@@ -87,18 +87,14 @@ export class PoolExecutor implements Executor {
   #inFlight = 0;
   #closed = false;
   readonly #onError: (error: Error) => void;
-  /** Reports from the threads of errors that belong to no run in flight. */
-  readonly #strays: BroadcastChannel;
+  /** Errors the threads could not charge to a run in flight. */
+  readonly #strays: StrayReports;
 
   constructor(settings: PoolSettings) {
     const { filename, execArgv } = workerLocation();
     this.#handOffLimit = settings.threads * 4;
     this.#slots = new StartSlots(this.#handOffLimit);
-    // Errors a thread could not charge to a run in flight come back on their own channel (see
-    // StrayReport): unref'd, it never holds the process open.
-    this.#strays = new BroadcastChannel(`async-load:strays:${randomUUID()}`);
-    this.#strays.unref();
-    this.#strays.onmessage = (event) => this.#onStray((event as { data: StrayReport }).data);
+    this.#strays = new StrayReports(settings.onError);
     const setup: WorkerSetup = {
       slots: this.#slots.buffer,
       slotCount: this.#slots.count,
@@ -140,23 +136,6 @@ export class PoolExecutor implements Executor {
     this.#queue.push(run);
     this.#pump();
     return run;
-  }
-
-  /** A stray error a thread could not charge to a run in flight: it belongs to no call. */
-  #onStray(report: StrayReport): void {
-    if (this.#closed) return;
-    const error = report.encoded === true ? decode(report.error) : report.error;
-    const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    const culprit = report.culprit
-      ? `A run of ${report.culprit} left an error behind after it had settled`
-      : 'Code on a worker thread that no run could be traced to failed';
-    this.#onError(
-      new WorkerCrashedError(
-        `${culprit}: ${what}. No call failed for it and the thread kept running; ` +
-          'await or catch everything the function starts before it returns.',
-        { cause: error },
-      ),
-    );
   }
 
   startedAt(slot: SlotRef): number | undefined {
@@ -237,9 +216,7 @@ export class PoolExecutor implements Executor {
     };
     this.#pool.run(message).then(
       (result) => {
-        // Skipped without our cancel (which settles the run first): something wrote its start
-        // slot. Settle it rather than leave it pending forever.
-        if ('skipped' in result) return settle(run.done ? undefined : skippedOutcome());
+        if ('skipped' in result) return settle(undefined);
         const { arrivedAt, startedAt, finishedAt } = result;
         const payload = result.ok ? result.value : result.error;
         const value = result.encoded === true ? decode(payload) : payload;
@@ -275,17 +252,6 @@ export class PoolExecutor implements Executor {
     this.#strays.close();
     await this.#pool.destroy();
   }
-}
-
-function skippedOutcome(): Outcome {
-  return {
-    ok: false,
-    error: new WorkerCrashedError(
-      'The run was skipped on its thread although it was never cancelled (its start slot was overwritten).',
-    ),
-    startedAt: undefined,
-    finishedAt: now(),
-  };
 }
 
 /** Piscina reports thread failures as plain Errors; give them our class and the exit code. */
