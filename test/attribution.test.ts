@@ -95,6 +95,38 @@ describe('a stray error after its run settled', () => {
   });
 });
 
+describe('a stray error from a queueMicrotask callback', () => {
+  it('after its run settled: onError names the culprit; while in flight: the run fails', async () => {
+    const errors: Error[] = [];
+    const l = loader((e) => errors.push(e));
+    const dir = mkdtempSync(join(tmpdir(), 'async-load-attr-'));
+    const culprit = l.asyncLoad(function microtaskLater(where: string) {
+      const fs = require('node:fs') as typeof import('node:fs');
+      const timer = setInterval(() => {
+        if (!fs.existsSync(`${where}/go`)) return;
+        clearInterval(timer);
+        fs.writeFileSync(`${where}/fired`, '');
+        queueMicrotask(() => {
+          throw new Error('thrown from a microtask');
+        });
+      }, 2);
+      return 'culprit returned';
+    });
+    expect(await culprit.wait(dir)).toBe('culprit returned');
+    expect(await l.asyncLoad(innocent).wait(dir)).toBe('innocent finished');
+    await expect.poll(() => errors.length, { timeout: 5000 }).toBeGreaterThan(0);
+    expect(errors[0]!.message).toContain('microtaskLater');
+    const inFlight = l.asyncLoad(async function microtaskInFlight() {
+      queueMicrotask(() => {
+        throw new Error('microtask in flight');
+      });
+      await new Promise(() => undefined);
+    });
+    await expect(inFlight.wait()).rejects.toThrow('microtask in flight');
+    expect(errors).toHaveLength(1);
+  });
+});
+
 describe('a stray error while its run is in flight', () => {
   it('a timer that throws fails that run with the error as thrown; the thread survives; onError hears nothing', async () => {
     const errors: Error[] = [];

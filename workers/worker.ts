@@ -100,6 +100,21 @@ function onStray(error: unknown): void {
 process.on('uncaughtException', onStray);
 process.on('unhandledRejection', onStray);
 
+// On Node 20 and 22 a throw from a queueMicrotask callback reaches 'uncaughtException' without
+// its run (the callback itself still has it): catch it where the run is still known.
+const nativeQueueMicrotask = globalThis.queueMicrotask;
+globalThis.queueMicrotask = function queueMicrotask(callback: VoidFunction): void {
+  const context = runs.getStore();
+  if (!context || typeof callback !== 'function') return nativeQueueMicrotask(callback);
+  nativeQueueMicrotask(() => {
+    try {
+      callback();
+    } catch (error) {
+      runs.run(context, onStray, error);
+    }
+  });
+};
+
 function report(context: RunContext | undefined, error: unknown): void {
   const carried = encodeThrown(error);
   const message: StrayReport = { culprit: context && describeRun(context), error: carried.value };
