@@ -148,6 +148,20 @@ describe('the reply path', () => {
   });
 });
 
+describe('built-in prototypes', () => {
+  it('a replaced Function.prototype.call does not stop the thread from calling functions', async () => {
+    const l = loader();
+    const attacker = l.asyncLoad(() => {
+      Function.prototype.call = function () {
+        throw new Error('call is gone');
+      };
+      return 'patched';
+    });
+    expect(await attacker.wait()).toBe('patched');
+    expect(await within(l.asyncLoad(victim, victimOptions).wait(11), 6000)).toBe(110);
+  });
+});
+
 describe('the clock', () => {
   it('a patched performance.now cannot stretch another run’s timeout', async () => {
     const l = loader();

@@ -58,6 +58,10 @@ for (const prototype of [MessagePort.prototype, BroadcastChannel.prototype]) {
 // or stall later runs. Nothing legitimate replaces Atomics' methods.
 Object.freeze(Atomics);
 
+// Calling functions through `fn.apply` would let a function that replaced
+// Function.prototype.apply or .call break every later run on the thread.
+const reflectApply = Reflect.apply;
+
 // Start and end times feed the host's timeouts: a function that moved `performance.now` ahead
 // must not stretch another run's timeout, so the clock is the one the thread started with.
 const timeOrigin = performance.timeOrigin;
@@ -243,7 +247,12 @@ function compileInline(source: string): AnyFunction {
     'arguments',
     `return (${source}\n);\n//# sourceURL=${SOURCE_URL}`,
   );
-  fn = factory.call(thisTrap, nameHelper, dynamicImport, requireFromApp, argumentsTrap) as AnyFunction;
+  fn = reflectApply(factory, thisTrap, [
+    nameHelper,
+    dynamicImport,
+    requireFromApp,
+    argumentsTrap,
+  ]) as AnyFunction;
   compiled.set(source, fn);
   mostRecent = source;
   if (compiled.size > COMPILED_FUNCTIONS_PER_THREAD) {
@@ -362,7 +371,7 @@ async function execute(
         : exportOf(await importModule(task.fn.url), task.fn);
     const args = task.encoded ? (decode(task.args) as unknown[]) : task.args;
     context.args = args;
-    let value = fn.apply(thisTrap, args);
+    let value = reflectApply(fn, thisTrap, args);
     throwIfStray(context);
     if (typeof (value as PromiseLike<unknown> | null)?.then === 'function') {
       // Only promises wait on strays: a synchronous function has finished by now.
