@@ -52,18 +52,32 @@ export class Notifier {
     batch.registrations.push(registration);
   }
 
+  /**
+   * Delivers to the listeners registered when delivery began (a snapshot): one added during
+   * delivery hears the next batch, so a "once" helper that re-subscribes itself cannot loop.
+   * Before each call the listener must still be registered and the notifier still running: one
+   * removed during delivery is not called after, and close() inside a listener stops the rest.
+   */
   #deliver(batch: Batch): void {
     if (this.#stopped) return;
-    for (const listener of this.loaderListeners) this.#call(listener, batch.events);
-    const byRegistration = new Map<Registration, UpdateEvent[]>();
+    const byRegistration = new Map<Registration, { listeners: Listener[]; events: UpdateEvent[] }>();
     batch.registrations.forEach((registration, i) => {
       if (registration.listeners.size === 0) return;
-      let list = byRegistration.get(registration);
-      if (!list) byRegistration.set(registration, (list = []));
-      list.push(batch.events[i]!);
+      let target = byRegistration.get(registration);
+      if (!target)
+        byRegistration.set(registration, (target = { listeners: [...registration.listeners], events: [] }));
+      target.events.push(batch.events[i]!);
     });
-    for (const [registration, events] of byRegistration) {
-      for (const listener of registration.listeners) this.#call(listener, events);
+    this.#callEach([...this.loaderListeners], this.loaderListeners, batch.events);
+    for (const [registration, { listeners, events }] of byRegistration) {
+      this.#callEach(listeners, registration.listeners, events);
+    }
+  }
+
+  #callEach(snapshot: Listener[], current: Set<Listener>, events: UpdateEvent[]): void {
+    for (const listener of snapshot) {
+      if (this.#stopped) return;
+      if (current.has(listener)) this.#call(listener, events);
     }
   }
 

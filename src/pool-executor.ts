@@ -12,6 +12,7 @@ import { LoaderClosedError, QueueFullError, TimeoutError, WorkerCrashedError } f
 import type { Executor, Outcome, RunHandle, RunRequest } from './executor.js';
 import type { ResultMessage, TaskMessage, WorkerSetup } from './protocol.js';
 import { StartSlots, type SlotRef } from './start-slots.js';
+import { StrayReports } from './stray-reports.js';
 import { after, type Timer } from './timers.js';
 
 export interface PoolSettings {
@@ -86,12 +87,19 @@ export class PoolExecutor implements Executor {
   #inFlight = 0;
   #closed = false;
   readonly #onError: (error: Error) => void;
+  /** Errors the threads could not charge to a run in flight. */
+  readonly #strays: StrayReports;
 
   constructor(settings: PoolSettings) {
     const { filename, execArgv } = workerLocation();
     this.#handOffLimit = settings.threads * 4;
     this.#slots = new StartSlots(this.#handOffLimit);
-    const setup: WorkerSetup = { slots: this.#slots.buffer, slotCount: this.#slots.count };
+    this.#strays = new StrayReports(settings.onError);
+    const setup: WorkerSetup = {
+      slots: this.#slots.buffer,
+      slotCount: this.#slots.count,
+      strays: this.#strays.name,
+    };
     this.#maxQueue = settings.maxQueue;
     this.#onError = settings.onError;
     this.#capacity = settings.threads + settings.maxQueue;
@@ -113,7 +121,11 @@ export class PoolExecutor implements Executor {
       recordTiming: false,
     });
     // With no listener, an 'error' event (a thread crashing between runs) would throw in the host.
-    this.#pool.on('error', (error: Error) => settings.onError(crashError(error)));
+    // Once closing, the pool belongs to no run: replies that raced close() reach Piscina after it
+    // dropped their tasks ("Unexpected message from Worker"), which is not worth an onError.
+    this.#pool.on('error', (error: Error) => {
+      if (!this.#closed) settings.onError(crashError(error));
+    });
   }
 
   submit(request: RunRequest, onSettle: (outcome: Outcome) => void): RunHandle {
@@ -237,6 +249,7 @@ export class PoolExecutor implements Executor {
         finishedAt: now(),
       });
     }
+    this.#strays.close();
     await this.#pool.destroy();
   }
 }

@@ -6,11 +6,30 @@
 export type FunctionRef =
   { kind: 'inline'; source: string } | { kind: 'module'; url: string; exportName: string };
 
-/** Handed to each thread once, at start-up, through Piscina's `workerData`. */
+/**
+ * Handed to each thread once, at start-up, through Piscina's `workerData`. The worker reads it
+ * before any user code runs and then empties the object, so functions cannot reach the slots
+ * (or the channel's name) through `require('node:worker_threads').workerData`.
+ */
 export interface WorkerSetup {
   /** The start slots (see start-slots.ts). */
   slots: SharedArrayBuffer;
   slotCount: number;
+  /** Name of the BroadcastChannel on which threads report errors no run is waiting for. */
+  strays: string;
+}
+
+/**
+ * An uncaught exception or unhandled rejection whose run had already settled (or that no run
+ * could be traced to), posted on the `strays` channel. It never travels on Piscina's port: a
+ * message Piscina did not ask for is "Unexpected message from Worker" there.
+ */
+export interface StrayReport {
+  /** The function and arguments of the run that created the failing work, if known. */
+  culprit: string | undefined;
+  error: unknown;
+  /** Present when `error` went through codec.encode. */
+  encoded?: true;
 }
 
 export interface TaskMessage {
@@ -40,3 +59,9 @@ export type ResultMessage =
   | ({ ok: false; error: unknown; encoded?: true } & ResultTiming)
   /** The main thread cancelled the run before it started: nothing ran. */
   | { skipped: true };
+
+/**
+ * How many compiled inline functions each thread keeps (least recently used dropped first).
+ * See the README ("How functions are sent") for why this number.
+ */
+export const COMPILED_FUNCTIONS_PER_THREAD = 256;

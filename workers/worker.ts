@@ -2,113 +2,24 @@
  * The code that runs inside each thread: receive a task, find the function, run it, reply.
  * Failures of any kind become a reply ({ ok: false }), never a rejected task, so error
  * classes and own properties survive (Piscina would clone a rejection into a plain Error).
+ * A stray error of the run's own async work fails the run while it is in flight (see
+ * attribution.ts).
  */
 
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { threadId, workerData } from 'node:worker_threads';
-import { now } from '../src/clock.js';
+// First: captures and locks what the pool needs before anything else is loaded.
+import { now, reflectApply, slots } from './start-up.js';
+import { threadId } from 'node:worker_threads';
 import { decode, encodeThrown, prepare, type Carried } from '../src/codec.js';
-import { OuterScopeError, UnsendableFunctionError } from '../src/errors.js';
-import type { FunctionRef, ResultMessage, TaskMessage, WorkerSetup } from '../src/protocol.js';
-import { claimStart, slotViews } from '../src/start-slots.js';
-
-type AnyFunction = (...args: unknown[]) => unknown;
-
-const setup = workerData as WorkerSetup;
-const slots = slotViews(setup.slots, setup.slotCount);
-
-/** Marks frames of inline functions in stacks, so a ReferenceError can be traced to them. */
-const SOURCE_URL = 'async-load-inline-function';
-
-/** esbuild (tsx, vitest) wraps named functions in `__name(fn, "name")`; the helper is not global here. */
-function nameHelper<T>(fn: T, name: string): T {
-  try {
-    Object.defineProperty(fn, 'name', { value: name, configurable: true });
-  } catch {
-    // A frozen function keeps its own name; nothing is lost.
-  }
-  return fn;
-}
-
-/**
- * Vite/vitest's SSR transform rewrites `import(x)` into `__vite_ssr_dynamic_import__(x)`; give
- * such code a real dynamic import so functions written in vitest tests run unchanged.
- */
-const dynamicImport = (specifier: string): Promise<unknown> => import(specifier);
-
-/** `require` for inline functions, resolving from the app's working directory. */
-const requireFromApp = createRequire(pathToFileURL(`${process.cwd()}/`));
-
-/** Stands in for `this`: a function that reads it gets told why it cannot work. */
-const thisTrap: object = new Proxy(Object.create(null) as object, {
-  get(_target, property) {
-    throw new UnsendableFunctionError(
-      `The function reads \`this.${String(property)}\`, but \`this\` is not carried to the worker thread. ` +
-        'Pass what it needs as arguments.',
-    );
-  },
-  set(_target, property) {
-    throw new UnsendableFunctionError(
-      `The function writes \`this.${String(property)}\`, but \`this\` does not exist on the worker thread.`,
-    );
-  },
-});
-
-const compiled = new Map<string, AnyFunction>();
-const loaded = new Map<string, Promise<AnyFunction>>();
-
-function compileInline(source: string): AnyFunction {
-  let fn = compiled.get(source);
-  if (!fn) {
-    const factory = new Function(
-      '__name',
-      '__vite_ssr_dynamic_import__',
-      'require',
-      `return (${source}\n);\n//# sourceURL=${SOURCE_URL}`,
-    );
-    fn = factory.call(thisTrap, nameHelper, dynamicImport, requireFromApp) as AnyFunction;
-    compiled.set(source, fn);
-  }
-  return fn;
-}
-
-async function loadExport(ref: Extract<FunctionRef, { kind: 'module' }>): Promise<AnyFunction> {
-  const id = `${ref.url}#${ref.exportName}`;
-  let pending = loaded.get(id);
-  if (!pending) {
-    pending = import(ref.url).then((mod: Record<string, unknown>) => {
-      const viaDefault = mod.default as Record<string, unknown> | undefined;
-      const exported = ref.exportName in mod ? mod[ref.exportName] : viaDefault?.[ref.exportName];
-      if (typeof exported !== 'function') {
-        throw new UnsendableFunctionError(
-          `${ref.url} has no exported function \`${ref.exportName}\` (its exports: ${Object.keys(mod).join(', ') || 'none'}).`,
-        );
-      }
-      return exported as AnyFunction;
-    });
-    // A failed import is not cached: the next run may find the file fixed.
-    pending.catch(() => loaded.delete(id));
-    loaded.set(id, pending);
-  }
-  return pending;
-}
+import type { ResultMessage, TaskMessage } from '../src/protocol.js';
+import { claimStart } from '../src/start-slots.js';
+import { newContext, runs, strayFailure, throwIfStray, type RunContext } from './attribution.js';
+import { explain, findFunction, thisTrap } from './functions.js';
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 
 function startAt(notBefore: number): void {
   const wait = notBefore - now();
   if (wait > 0) Atomics.wait(sleepCell, 0, 0, wait);
-}
-
-/** A ReferenceError raised inside an inline function almost always means a captured variable. */
-function explain(error: unknown): unknown {
-  if (!(error instanceof ReferenceError)) return error;
-  const missing = /^(\S+) is not defined$/.exec(error.message);
-  const firstFrame = error.stack?.split('\n').find((line) => line.trimStart().startsWith('at '));
-  if (missing?.[1] && firstFrame?.includes(SOURCE_URL))
-    return new OuterScopeError(missing[1], { cause: error });
-  return error;
 }
 
 /** Builds the reply with optional fields only when set: every field is cloned on the way back. */
@@ -127,7 +38,40 @@ function reply(
   return message;
 }
 
-export default async function run(task: TaskMessage): Promise<ResultMessage> {
+async function execute(
+  context: RunContext,
+  startedAt: number,
+  arrivedAt: number | undefined,
+): Promise<ResultMessage> {
+  const { task } = context;
+  try {
+    const found = findFunction(task.fn);
+    // Inline functions come back compiled, not as a promise: no extra turn for them.
+    const fn = typeof found === 'function' ? found : await found;
+    const args = task.encoded ? (decode(task.args) as unknown[]) : task.args;
+    context.name = fn.name;
+    context.args = args;
+    let value = reflectApply(fn, thisTrap, args);
+    throwIfStray(context);
+    if (typeof (value as PromiseLike<unknown> | null)?.then === 'function') {
+      // Only promises wait on strays: a synchronous function has finished by now.
+      value = await Promise.race([value, strayFailure(context)]);
+      // A stray between the promise settling and this line still belongs to the run.
+      throwIfStray(context);
+    }
+    context.settled = true;
+    return reply(true, prepare(value, 'result'), startedAt, now(), arrivedAt);
+  } catch (error) {
+    context.settled = true;
+    return reply(false, encodeThrown(explain(error)), startedAt, now(), arrivedAt);
+  }
+}
+
+export default function run(task: TaskMessage): Promise<ResultMessage> | ResultMessage {
+  // Only Piscina calls this, from outside any run. A function that imported this module and
+  // called it could claim other runs' start slots.
+  if (runs.getStore() !== undefined)
+    throw new Error('async-load: the worker entry point is not for functions to call.');
   let arrivedAt: number | undefined;
   if (task.notBefore !== undefined) {
     arrivedAt = now();
@@ -135,13 +79,6 @@ export default async function run(task: TaskMessage): Promise<ResultMessage> {
   }
   const startedAt = now();
   if (!claimStart(slots, task.slot, task.ticket, threadId, startedAt)) return { skipped: true };
-  try {
-    const fn = typeof task.fn === 'string' ? compileInline(task.fn) : await loadExport(task.fn);
-    const args = task.encoded ? (decode(task.args) as unknown[]) : task.args;
-    const value = await fn.apply(thisTrap, args);
-    const finishedAt = now();
-    return reply(true, prepare(value, 'result'), startedAt, finishedAt, arrivedAt);
-  } catch (error) {
-    return reply(false, encodeThrown(explain(error)), startedAt, now(), arrivedAt);
-  }
+  const context = newContext(task);
+  return runs.run(context, execute, context, startedAt, arrivedAt);
 }
