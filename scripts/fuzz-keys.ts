@@ -16,7 +16,8 @@ import {
 
 const runs = Number(process.argv[2] ?? 1_000_000);
 const seed = process.argv[3] === undefined ? (Math.random() * 2 ** 31) | 0 : Number(process.argv[3]);
-if (!Number.isInteger(runs) || runs < 3) throw new Error(`Expected a number of runs >= 3, got ${process.argv[2]}`);
+if (!Number.isInteger(runs) || runs < 3)
+  throw new Error(`Expected a number of runs >= 3, got ${process.argv[2]}`);
 if (!Number.isInteger(seed)) throw new Error(`Expected an integer seed, got ${process.argv[3]}`);
 
 await loadHasher();
@@ -24,8 +25,16 @@ console.log(`fuzz-keys: ${runs} pairs, seed ${seed} (replay: npx tsx scripts/fuz
 
 const properties: [string, (t: Tally) => fc.IPropertyWithHooks<[unknown]>, number][] = [
   ['equivalent => same key', equivalentProperty as (t: Tally) => fc.IPropertyWithHooks<[unknown]>, 0.4],
-  ['mutated: same key <=> equivalent', mutatedProperty as (t: Tally) => fc.IPropertyWithHooks<[unknown]>, 0.4],
-  ['independent: same key <=> equivalent', independentProperty as (t: Tally) => fc.IPropertyWithHooks<[unknown]>, 0.2],
+  [
+    'mutated: same key <=> equivalent',
+    mutatedProperty as (t: Tally) => fc.IPropertyWithHooks<[unknown]>,
+    0.4,
+  ],
+  [
+    'independent: same key <=> equivalent',
+    independentProperty as (t: Tally) => fc.IPropertyWithHooks<[unknown]>,
+    0.2,
+  ],
 ];
 
 let failed = false;

@@ -96,12 +96,18 @@ const TYPED: Record<Exclude<BinKind, 'DataView' | 'ArrayBuffer'>, TypedCtor> = {
 };
 
 export function elementSize(kind: BinKind): number {
-  return kind === 'DataView' || kind === 'ArrayBuffer' ? 1 : (TYPED[kind] as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+  return kind === 'DataView' || kind === 'ArrayBuffer'
+    ? 1
+    : (TYPED[kind] as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
 }
 
 /** A user-defined class named on its prototype (name not an own property). */
 class CustomError extends Error {}
-Object.defineProperty(CustomError.prototype, 'name', { value: 'CustomError', writable: true, configurable: true });
+Object.defineProperty(CustomError.prototype, 'name', {
+  value: 'CustomError',
+  writable: true,
+  configurable: true,
+});
 
 /** The common pattern: the constructor assigns `this.name`, an own enumerable property. */
 class HttpError extends Error {
@@ -125,7 +131,10 @@ export const ERROR_NAMES = [
 ] as const;
 export type ErrorName = (typeof ERROR_NAMES)[number];
 
-const BUILTIN_ERRORS: Record<Exclude<ErrorName, 'AggregateError'>, new (m?: string, o?: ErrorOptions) => Error> = {
+const BUILTIN_ERRORS: Record<
+  Exclude<ErrorName, 'AggregateError'>,
+  new (m?: string, o?: ErrorOptions) => Error
+> = {
   Error,
   TypeError,
   RangeError,
@@ -141,7 +150,10 @@ export const MATCH_PATTERNS = ['a', '(a)(b)?', '(?<x>a)|(?<y>b)', 'b+'] as const
 export const MATCH_FLAGS = ['', 'd', 'g'] as const;
 
 export function execMatch(spec: { pattern: number; flags: number; input: string }): RegExpExecArray | null {
-  const re = new RegExp(MATCH_PATTERNS[spec.pattern % MATCH_PATTERNS.length]!, MATCH_FLAGS[spec.flags % MATCH_FLAGS.length]);
+  const re = new RegExp(
+    MATCH_PATTERNS[spec.pattern % MATCH_PATTERNS.length]!,
+    MATCH_FLAGS[spec.flags % MATCH_FLAGS.length],
+  );
   return re.exec(spec.input);
 }
 
@@ -277,7 +289,9 @@ class Builder {
         const out = new Map<unknown, unknown>();
         this.#open.push(out);
         // Equal keys (SameValueZero) keep the last value in spec order, whatever the insertion order.
-        const built = new Map(spec.entries.map(([k, v]) => [this.value(k, false), this.value(v, true)] as const));
+        const built = new Map(
+          spec.entries.map(([k, v]) => [this.value(k, false), this.value(v, true)] as const),
+        );
         for (const [k, v] of shuffled([...built], this.#random)) out.set(k, v);
         this.#open.pop();
         return out;
@@ -307,7 +321,10 @@ class Builder {
   #error(spec: Extract<Spec, { t: 'error' }>): Error {
     const viaAssignment = this.#chance(0.25);
     // A cause or errors list that refers back to the error can only be set after it exists.
-    const late = this.#chance(0.3) || (spec.cause && specId(spec.cause) === null) || spec.errors?.some((e) => specId(e) === null);
+    const late =
+      this.#chance(0.3) ||
+      (spec.cause && specId(spec.cause) === null) ||
+      spec.errors?.some((e) => specId(e) === null);
     let error: Error;
     let causeSet = false;
     let errorsSet = false;
@@ -394,7 +411,13 @@ class Builder {
 // Generating specs
 
 /** Characters a key text might use as delimiters or type tags, and a few awkward code units. */
-const DELIMITERS = [...'{}[]():;,^"#|\\0123456789snbTFUNHELRDAMS-.ex', '\u0000', '\ud800', '\udfff', '\u{1f600}'];
+const DELIMITERS = [
+  ...'{}[]():;,^"#|\\0123456789snbTFUNHELRDAMS-.ex',
+  '\u0000',
+  '\ud800',
+  '\udfff',
+  '\u{1f600}',
+];
 
 const delimiterString = fc.array(fc.constantFrom(...DELIMITERS), { maxLength: 8 }).map((cs) => cs.join(''));
 const longString = fc
@@ -403,13 +426,43 @@ const longString = fc
 
 const stringArb = fc.oneof(
   { arbitrary: delimiterString, weight: 6 },
-  { arbitrary: fc.constantFrom('', 'a', '1', 'true', 'undefined', 'null', 'NaN', '-0', 's1:a', 'n1;', 'U', '1:a'), weight: 3 },
+  {
+    arbitrary: fc.constantFrom(
+      '',
+      'a',
+      '1',
+      'true',
+      'undefined',
+      'null',
+      'NaN',
+      '-0',
+      's1:a',
+      'n1;',
+      'U',
+      '1:a',
+    ),
+    weight: 3,
+  },
   { arbitrary: fc.string({ unit: 'binary', maxLength: 6 }), weight: 2 },
   { arbitrary: longString, weight: 1 },
 );
 
 const numberArb = fc.oneof(
-  fc.constantFrom(0, -0, NaN, Infinity, -Infinity, 1, -1, 0.1, 1e21, 1e-7, 2 ** 53, Number.MAX_VALUE, Number.MIN_VALUE),
+  fc.constantFrom(
+    0,
+    -0,
+    NaN,
+    Infinity,
+    -Infinity,
+    1,
+    -1,
+    0.1,
+    1e21,
+    1e-7,
+    2 ** 53,
+    Number.MAX_VALUE,
+    Number.MIN_VALUE,
+  ),
   fc.integer({ min: -3, max: 3 }),
   fc.double(),
 );
@@ -445,13 +498,17 @@ const INTERESTING_KEYS = [
   '4294967295',
   '',
 ];
-const keyArb = fc.oneof({ arbitrary: fc.constantFrom(...INTERESTING_KEYS), weight: 3 }, { arbitrary: delimiterString, weight: 1 });
+const keyArb = fc.oneof(
+  { arbitrary: fc.constantFrom(...INTERESTING_KEYS), weight: 3 },
+  { arbitrary: delimiterString, weight: 1 },
+);
 
 export function isIndex(key: string): boolean {
   const n = Number(key);
   return Number.isInteger(n) && n >= 0 && n < 2 ** 32 - 1 && String(n) === key;
 }
-const arrayExtraKey = (keys: fc.Arbitrary<string>): fc.Arbitrary<string> => keys.filter((k) => !isIndex(k) && k !== 'length');
+const arrayExtraKey = (keys: fc.Arbitrary<string>): fc.Arbitrary<string> =>
+  keys.filter((k) => !isIndex(k) && k !== 'length');
 const errorPropKey = (keys: fc.Arbitrary<string>): fc.Arbitrary<string> =>
   keys.filter((k) => !['name', 'message', 'stack', 'cause', 'errors'].includes(k));
 
@@ -460,7 +517,13 @@ function regexpSource(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
-const URL_BASES = ['http://x/', 'https://example.com/a?b=1#c', 'file:///tmp/', 'http://[::1]:8080/', 'data:,'];
+const URL_BASES = [
+  'http://x/',
+  'https://example.com/a?b=1#c',
+  'file:///tmp/',
+  'http://[::1]:8080/',
+  'data:,',
+];
 
 function urlHref(base: string, suffix: string): string {
   try {
@@ -485,7 +548,10 @@ export const WIDE: Domain = {
   prim: primArb,
   key: keyArb,
   string: stringArb,
-  bytes: fc.oneof(fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 24 }), fc.array(fc.integer({ min: 0, max: 1 }), { maxLength: 8 })),
+  bytes: fc.oneof(
+    fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 24 }),
+    fc.array(fc.integer({ min: 0, max: 1 }), { maxLength: 8 }),
+  ),
   binKinds: BIN_KINDS,
   maxDepth: 4,
   maxLength: 4,
@@ -514,7 +580,10 @@ export function specArb(d: Domain): fc.Arbitrary<Spec> {
       { arbitrary: tie('container'), weight: 2 },
     ),
     // Inside a container a value may also point back to an enclosing one.
-    child: fc.oneof({ arbitrary: tie('value'), weight: 12 }, { arbitrary: fc.nat(3).map((up): Spec => ({ t: 'ref', up })), weight: 1 }),
+    child: fc.oneof(
+      { arbitrary: tie('value'), weight: 12 },
+      { arbitrary: fc.nat(3).map((up): Spec => ({ t: 'ref', up })), weight: 1 },
+    ),
     leaf: fc.oneof(
       { arbitrary: d.prim.map((v): Spec => ({ t: 'prim', v })), weight: 12 },
       {
@@ -530,18 +599,28 @@ export function specArb(d: Domain): fc.Arbitrary<Spec> {
         weight: 1,
       },
       {
-        arbitrary: fc.tuple(fc.constantFrom(...URL_BASES), d.string).map(([b, s]): Spec => ({ t: 'url', href: urlHref(b, s) })),
+        arbitrary: fc
+          .tuple(fc.constantFrom(...URL_BASES), d.string)
+          .map(([b, s]): Spec => ({ t: 'url', href: urlHref(b, s) })),
         weight: 1,
       },
       {
         arbitrary: fc
           .tuple(fc.constantFrom(...d.binKinds), d.bytes)
-          .map(([kind, bytes]): Spec => ({ t: 'bin', kind, bytes: bytes.slice(0, bytes.length - (bytes.length % elementSize(kind))) })),
+          .map(([kind, bytes]): Spec => ({
+            t: 'bin',
+            kind,
+            bytes: bytes.slice(0, bytes.length - (bytes.length % elementSize(kind))),
+          })),
         weight: 3,
       },
       {
         arbitrary: fc
-          .record({ pattern: fc.nat(MATCH_PATTERNS.length - 1), flags: fc.nat(MATCH_FLAGS.length - 1), input: fc.stringMatching(/^[ab]{0,3}$/) })
+          .record({
+            pattern: fc.nat(MATCH_PATTERNS.length - 1),
+            flags: fc.nat(MATCH_FLAGS.length - 1),
+            input: fc.stringMatching(/^[ab]{0,3}$/),
+          })
           .map((m): Spec => ({ t: 'match', ...m })),
         weight: 1,
       },
@@ -549,7 +628,10 @@ export function specArb(d: Domain): fc.Arbitrary<Spec> {
     container: fc.oneof(
       {
         arbitrary: fc
-          .tuple(fc.boolean(), fc.uniqueArray(fc.tuple(d.key, tie('child')), { ...depth, selector: (e) => e[0] }))
+          .tuple(
+            fc.boolean(),
+            fc.uniqueArray(fc.tuple(d.key, tie('child')), { ...depth, selector: (e) => e[0] }),
+          )
           .map(([nullProto, entries]): Spec => ({ t: 'obj', nullProto, entries })),
         weight: 4,
       },
@@ -559,7 +641,14 @@ export function specArb(d: Domain): fc.Arbitrary<Spec> {
             fc.array(fc.option(tie('child'), { nil: null, freq: 4 }), depth),
             fc.oneof(
               { arbitrary: fc.constant([]), weight: 3 },
-              { arbitrary: fc.uniqueArray(fc.tuple(arrayExtraKey(d.key), tie('child')), { ...depth, maxLength: 2, selector: (e) => e[0] }), weight: 1 },
+              {
+                arbitrary: fc.uniqueArray(fc.tuple(arrayExtraKey(d.key), tie('child')), {
+                  ...depth,
+                  maxLength: 2,
+                  selector: (e) => e[0],
+                }),
+                weight: 1,
+              },
             ),
           )
           .map(([items, extra]): Spec => ({ t: 'arr', items, extra })),
@@ -573,15 +662,25 @@ export function specArb(d: Domain): fc.Arbitrary<Spec> {
             cause: fc.option(tie('child'), { nil: undefined }),
             props: fc.oneof(
               fc.constant([]),
-              fc.uniqueArray(fc.tuple(errorPropKey(d.key), tie('child')), { ...depth, maxLength: 2, selector: (e) => e[0] }),
+              fc.uniqueArray(fc.tuple(errorPropKey(d.key), tie('child')), {
+                ...depth,
+                maxLength: 2,
+                selector: (e) => e[0],
+              }),
             ),
             errors: fc.array(tie('child'), { ...depth, maxLength: 3 }),
           })
-          .map((e): Spec => ({ t: 'error', ...e, errors: e.name === 'AggregateError' ? e.errors : undefined })),
+          .map((e): Spec => ({
+            t: 'error',
+            ...e,
+            errors: e.name === 'AggregateError' ? e.errors : undefined,
+          })),
         weight: 2,
       },
       {
-        arbitrary: fc.array(fc.tuple(tie('child'), tie('child')), depth).map((entries): Spec => ({ t: 'map', entries })),
+        arbitrary: fc
+          .array(fc.tuple(tie('child'), tie('child')), depth)
+          .map((entries): Spec => ({ t: 'map', entries })),
         weight: 1,
       },
       { arbitrary: fc.array(tie('child'), depth).map((items): Spec => ({ t: 'set', items })), weight: 1 },
@@ -621,7 +720,11 @@ function replaceAt<T>(xs: readonly T[], i: number, x: T): T[] {
 function insertAt<T>(xs: readonly T[], i: number, ...x: T[]): T[] {
   return [...xs.slice(0, i), ...x, ...xs.slice(i)];
 }
-function addEntry(entries: readonly Entry[], r: number, keep: (k: string) => boolean = () => true): Entry[] | undefined {
+function addEntry(
+  entries: readonly Entry[],
+  r: number,
+  keep: (k: string) => boolean = () => true,
+): Entry[] | undefined {
   const key = NEW_KEYS.find((k, i) => i >= r % NEW_KEYS.length && keep(k) && !entries.some(([e]) => e === k));
   return key === undefined ? undefined : [...entries, [key, SMALL[r % SMALL.length]!]];
 }
@@ -629,9 +732,17 @@ function addEntry(entries: readonly Entry[], r: number, keep: (k: string) => boo
 function nudge(v: Prim, r: number): Prim {
   switch (typeof v) {
     case 'number':
-      return [Object.is(v, 0) ? -0 : Object.is(v, -0) ? 0 : v + 1, -v, String(v), Number.isNaN(v) ? 0 : NaN, Number.isInteger(v) ? BigInt(v) : 0n][r % 5];
+      return [
+        Object.is(v, 0) ? -0 : Object.is(v, -0) ? 0 : v + 1,
+        -v,
+        String(v),
+        Number.isNaN(v) ? 0 : NaN,
+        Number.isInteger(v) ? BigInt(v) : 0n,
+      ][r % 5];
     case 'string':
-      return [v + 'a', v.slice(0, -1) || 'a', Number(v), v + '\u0000', v === '' ? undefined : v.slice(1)][r % 5];
+      return [v + 'a', v.slice(0, -1) || 'a', Number(v), v + '\u0000', v === '' ? undefined : v.slice(1)][
+        r % 5
+      ];
     case 'bigint':
       return [v + 1n, Number(v), String(v)][r % 3];
     case 'boolean':
@@ -650,6 +761,18 @@ const ANY_MUTATIONS: Record<string, Mutation> = {
   wrapInArray: (s) => ({ t: 'arr', items: [s], extra: [] }),
 };
 
+/** `[new Error('m', {cause: x})]` against `[new Error('m'), x]`. */
+const causeToNextElement: Mutation = (s, r) => {
+  if (s.t !== 'arr') return undefined;
+  const at = s.items
+    .map((x, i) => (x?.t === 'error' && x.cause !== undefined ? i : -1))
+    .filter((i) => i >= 0);
+  if (!at.length) return undefined;
+  const i = at[r % at.length]!;
+  const e = s.items[i] as Extract<Spec, { t: 'error' }>;
+  return { ...s, items: insertAt(replaceAt(s.items, i, { ...e, cause: undefined }), i + 1, e.cause!) };
+};
+
 const KIND_MUTATIONS: { [K in Spec['t']]?: Record<string, Mutation> } = {
   obj: {
     addKey: (s, r) => {
@@ -657,19 +780,28 @@ const KIND_MUTATIONS: { [K in Spec['t']]?: Record<string, Mutation> } = {
       const entries = addEntry(s.entries, r);
       return entries && { ...s, entries };
     },
-    removeKey: (s, r) => (s.t === 'obj' && s.entries.length > 0 ? { ...s, entries: removeAt(s.entries, r % s.entries.length) } : undefined),
+    removeKey: (s, r) =>
+      s.t === 'obj' && s.entries.length > 0
+        ? { ...s, entries: removeAt(s.entries, r % s.entries.length) }
+        : undefined,
     renameKey: (s, r) => {
       if (s.t !== 'obj' || s.entries.length === 0) return undefined;
       const i = r % s.entries.length;
       const [k, v] = s.entries[i]!;
       const renamed = k + '_';
-      return s.entries.some(([e]) => e === renamed) ? undefined : { ...s, entries: replaceAt(s.entries, i, [renamed, v] as const) };
+      return s.entries.some(([e]) => e === renamed)
+        ? undefined
+        : { ...s, entries: replaceAt(s.entries, i, [renamed, v] as const) };
     },
     toArray: (s) => (s.t === 'obj' ? { t: 'arr', items: s.entries.map(([, v]) => v), extra: [] } : undefined),
-    toMap: (s) => (s.t === 'obj' ? { t: 'map', entries: s.entries.map(([k, v]) => [{ t: 'prim', v: k }, v] as const) } : undefined),
+    toMap: (s) =>
+      s.t === 'obj'
+        ? { t: 'map', entries: s.entries.map(([k, v]) => [{ t: 'prim', v: k }, v] as const) }
+        : undefined,
   },
   arr: {
-    push: (s, r) => (s.t === 'arr' ? { ...s, items: [...s.items, r % 2 ? null : { t: 'prim', v: undefined }] } : undefined),
+    push: (s, r) =>
+      s.t === 'arr' ? { ...s, items: [...s.items, r % 2 ? null : { t: 'prim', v: undefined }] } : undefined,
     pop: (s) => (s.t === 'arr' && s.items.length > 0 ? { ...s, items: s.items.slice(0, -1) } : undefined),
     undefinedToHole: (s, r) => {
       if (s.t !== 'arr') return undefined;
@@ -679,7 +811,9 @@ const KIND_MUTATIONS: { [K in Spec['t']]?: Record<string, Mutation> } = {
     holeToUndefined: (s, r) => {
       if (s.t !== 'arr') return undefined;
       const at = s.items.map((x, i) => (x === null ? i : -1)).filter((i) => i >= 0);
-      return at.length ? { ...s, items: replaceAt(s.items, at[r % at.length]!, { t: 'prim', v: undefined }) } : undefined;
+      return at.length
+        ? { ...s, items: replaceAt(s.items, at[r % at.length]!, { t: 'prim', v: undefined }) }
+        : undefined;
     },
     addProperty: (s, r) => {
       if (s.t !== 'arr') return undefined;
@@ -694,16 +828,14 @@ const KIND_MUTATIONS: { [K in Spec['t']]?: Record<string, Mutation> } = {
       [items[i], items[i + 1]] = [items[i + 1]!, items[i]!];
       return { ...s, items };
     },
-    // `[new Error('m', {cause: x})]` against `[new Error('m'), x]`.
-    causeToNextElement: (s, r) => {
-      if (s.t !== 'arr') return undefined;
-      const at = s.items.map((x, i) => (x?.t === 'error' && x.cause !== undefined ? i : -1)).filter((i) => i >= 0);
-      if (!at.length) return undefined;
-      const i = at[r % at.length]!;
-      const e = s.items[i] as Extract<Spec, { t: 'error' }>;
-      return { ...s, items: insertAt(replaceAt(s.items, i, { ...e, cause: undefined }), i + 1, e.cause!) };
-    },
-    toObject: (s) => (s.t === 'arr' ? { t: 'obj', nullProto: false, entries: s.items.flatMap((x, i) => (x ? [[String(i), x] as const] : [])) } : undefined),
+    toObject: (s) =>
+      s.t === 'arr'
+        ? {
+            t: 'obj',
+            nullProto: false,
+            entries: s.items.flatMap((x, i) => (x ? [[String(i), x] as const] : [])),
+          }
+        : undefined,
   },
   match: {
     changeInput: (s) => (s.t === 'match' ? { ...s, input: s.input + 'a' } : undefined),
@@ -716,8 +848,12 @@ const KIND_MUTATIONS: { [K in Spec['t']]?: Record<string, Mutation> } = {
     },
   },
   date: {
-    shift: (s, r) => (s.t === 'date' ? { t: 'date', time: r % 2 && !Number.isNaN(s.time) ? s.time + 1 : Number.isNaN(s.time) ? 0 : NaN } : undefined),
-    toIsoString: (s) => (s.t === 'date' && !Number.isNaN(s.time) ? { t: 'prim', v: new Date(s.time).toISOString() } : undefined),
+    shift: (s, r) =>
+      s.t === 'date'
+        ? { t: 'date', time: r % 2 && !Number.isNaN(s.time) ? s.time + 1 : Number.isNaN(s.time) ? 0 : NaN }
+        : undefined,
+    toIsoString: (s) =>
+      s.t === 'date' && !Number.isNaN(s.time) ? { t: 'prim', v: new Date(s.time).toISOString() } : undefined,
   },
   regexp: {
     toggleFlag: (s, r) => {
@@ -728,7 +864,10 @@ const KIND_MUTATIONS: { [K in Spec['t']]?: Record<string, Mutation> } = {
     extendSource: (s) => (s.t === 'regexp' ? { ...s, source: s.source + 'a' } : undefined),
   },
   url: {
-    extend: (s) => (s.t === 'url' ? { t: 'url', href: urlHref(s.href, 'z') === s.href ? s.href + 'z' : urlHref(s.href, 'z') } : undefined),
+    extend: (s) =>
+      s.t === 'url'
+        ? { t: 'url', href: urlHref(s.href, 'z') === s.href ? s.href + 'z' : urlHref(s.href, 'z') }
+        : undefined,
     toHref: (s) => (s.t === 'url' ? { t: 'prim', v: s.href } : undefined),
   },
   error: {
@@ -739,7 +878,8 @@ const KIND_MUTATIONS: { [K in Spec['t']]?: Record<string, Mutation> } = {
     },
     changeMessage: (s) => (s.t === 'error' ? { ...s, message: s.message + 'm' } : undefined),
     dropCause: (s) => (s.t === 'error' && s.cause !== undefined ? { ...s, cause: undefined } : undefined),
-    addUndefinedCause: (s) => (s.t === 'error' && s.cause === undefined ? { ...s, cause: { t: 'prim', v: undefined } } : undefined),
+    addUndefinedCause: (s) =>
+      s.t === 'error' && s.cause === undefined ? { ...s, cause: { t: 'prim', v: undefined } } : undefined,
     causeToProperty: (s) =>
       s.t === 'error' && s.cause !== undefined && !s.props.some(([k]) => k === 'a')
         ? { ...s, cause: undefined, props: [...s.props, ['a', s.cause] as const] }
@@ -749,17 +889,30 @@ const KIND_MUTATIONS: { [K in Spec['t']]?: Record<string, Mutation> } = {
       const props = addEntry(s.props, r);
       return props && { ...s, props };
     },
-    removeProperty: (s, r) => (s.t === 'error' && s.props.length > 0 ? { ...s, props: removeAt(s.props, r % s.props.length) } : undefined),
+    removeProperty: (s, r) =>
+      s.t === 'error' && s.props.length > 0
+        ? { ...s, props: removeAt(s.props, r % s.props.length) }
+        : undefined,
     changeErrors: (s, r) => {
       if (s.t !== 'error' || !s.errors) return undefined;
-      return { ...s, errors: s.errors.length > 0 && r % 2 ? s.errors.slice(1) : [...s.errors, { t: 'prim', v: undefined }] };
+      return {
+        ...s,
+        errors: s.errors.length > 0 && r % 2 ? s.errors.slice(1) : [...s.errors, { t: 'prim', v: undefined }],
+      };
     },
     // An AggregateError against an Error with the same message and no `errors`.
-    plainError: (s) => (s.t === 'error' && s.name === 'AggregateError' ? { ...s, name: 'Error', errors: undefined } : undefined),
+    plainError: (s) =>
+      s.t === 'error' && s.name === 'AggregateError' ? { ...s, name: 'Error', errors: undefined } : undefined,
   },
   map: {
-    removeEntry: (s, r) => (s.t === 'map' && s.entries.length > 0 ? { ...s, entries: removeAt(s.entries, r % s.entries.length) } : undefined),
-    addEntry: (s, r) => (s.t === 'map' ? { ...s, entries: [...s.entries, [SMALL[r % SMALL.length]!, { t: 'prim', v: 1 }] as const] } : undefined),
+    removeEntry: (s, r) =>
+      s.t === 'map' && s.entries.length > 0
+        ? { ...s, entries: removeAt(s.entries, r % s.entries.length) }
+        : undefined,
+    addEntry: (s, r) =>
+      s.t === 'map'
+        ? { ...s, entries: [...s.entries, [SMALL[r % SMALL.length]!, { t: 'prim', v: 1 }] as const] }
+        : undefined,
     swapKeyValue: (s, r) => {
       if (s.t !== 'map' || s.entries.length === 0) return undefined;
       const i = r % s.entries.length;
@@ -769,19 +922,35 @@ const KIND_MUTATIONS: { [K in Spec['t']]?: Record<string, Mutation> } = {
     toSet: (s) => (s.t === 'map' ? { t: 'set', items: s.entries.map(([k]) => k) } : undefined),
   },
   set: {
-    removeItem: (s, r) => (s.t === 'set' && s.items.length > 0 ? { ...s, items: removeAt(s.items, r % s.items.length) } : undefined),
+    removeItem: (s, r) =>
+      s.t === 'set' && s.items.length > 0
+        ? { ...s, items: removeAt(s.items, r % s.items.length) }
+        : undefined,
     addItem: (s, r) => (s.t === 'set' ? { ...s, items: [...s.items, SMALL[r % SMALL.length]!] } : undefined),
     toArray: (s) => (s.t === 'set' ? { t: 'arr', items: s.items, extra: [] } : undefined),
   },
   bin: {
-    flipByte: (s, r) => (s.t === 'bin' && s.bytes.length > 0 ? { ...s, bytes: replaceAt(s.bytes, r % s.bytes.length, s.bytes[r % s.bytes.length]! ^ 1) } : undefined),
-    lengthen: (s) => (s.t === 'bin' ? { ...s, bytes: [...s.bytes, ...new Array<number>(elementSize(s.kind)).fill(0)] } : undefined),
-    shorten: (s) => (s.t === 'bin' && s.bytes.length > 0 ? { ...s, bytes: s.bytes.slice(0, -elementSize(s.kind)) } : undefined),
+    flipByte: (s, r) =>
+      s.t === 'bin' && s.bytes.length > 0
+        ? { ...s, bytes: replaceAt(s.bytes, r % s.bytes.length, s.bytes[r % s.bytes.length]! ^ 1) }
+        : undefined,
+    lengthen: (s) =>
+      s.t === 'bin'
+        ? { ...s, bytes: [...s.bytes, ...new Array<number>(elementSize(s.kind)).fill(0)] }
+        : undefined,
+    shorten: (s) =>
+      s.t === 'bin' && s.bytes.length > 0
+        ? { ...s, bytes: s.bytes.slice(0, -elementSize(s.kind)) }
+        : undefined,
     // Same bytes, another kind (trimmed to whole elements of the new kind).
     changeKind: (s, r) => {
       if (s.t !== 'bin') return undefined;
       const kind = BIN_KINDS.filter((k) => k !== s.kind)[r % (BIN_KINDS.length - 1)]!;
-      return { t: 'bin', kind, bytes: s.bytes.slice(0, s.bytes.length - (s.bytes.length % elementSize(kind))) };
+      return {
+        t: 'bin',
+        kind,
+        bytes: s.bytes.slice(0, s.bytes.length - (s.bytes.length % elementSize(kind))),
+      };
     },
   },
   ref: {
@@ -809,7 +978,9 @@ const ARGS_MUTATIONS: Record<string, (args: Args, r: number) => Args | undefined
   },
   // `f([x, y])` against `f([x], y)`.
   lastElementToNextArgument: (args, r) => {
-    const at = args.map((x, i) => (x.t === 'arr' && x.items.length > 0 && x.items.at(-1) !== null ? i : -1)).filter((i) => i >= 0);
+    const at = args
+      .map((x, i) => (x.t === 'arr' && x.items.length > 0 && x.items.at(-1) !== null ? i : -1))
+      .filter((i) => i >= 0);
     if (!at.length) return undefined;
     const i = at[r % at.length]!;
     const a = args[i] as Extract<Spec, { t: 'arr' }>;
@@ -817,14 +988,37 @@ const ARGS_MUTATIONS: Record<string, (args: Args, r: number) => Args | undefined
   },
   // `f('ab')` against `f('a', 'b')`.
   splitString: (args, r) => {
-    const at = args.map((x, i) => (x.t === 'prim' && typeof x.v === 'string' && x.v.length > 0 ? i : -1)).filter((i) => i >= 0);
+    const at = args
+      .map((x, i) => (x.t === 'prim' && typeof x.v === 'string' && x.v.length > 0 ? i : -1))
+      .filter((i) => i >= 0);
     if (!at.length) return undefined;
     const i = at[r % at.length]!;
     const s = (args[i] as { v: string }).v;
     const cut = r % (s.length + 1);
-    return insertAt(replaceAt(args, i, { t: 'prim', v: s.slice(0, cut) }), i + 1, { t: 'prim', v: s.slice(cut) });
+    return insertAt(replaceAt(args, i, { t: 'prim', v: s.slice(0, cut) }), i + 1, {
+      t: 'prim',
+      v: s.slice(cut),
+    });
   },
   argsIntoArray: (args) => [{ t: 'arr', items: args, extra: [] }],
+  // `f({x: [new Error('m', {cause: c})]})` against `f({x: [new Error('m'), c]})`, at any depth.
+  nestedCauseToNextElement: (args, r) => {
+    const sites: [number, number][] = [];
+    args.forEach((arg, i) => {
+      for (let n = 0, total = countNodes(arg); n < total; n++) {
+        let node: Spec | undefined;
+        rewriteAt(arg, { n }, (s) => (node = s));
+        if (node && causeToNextElement(node, 0)) sites.push([i, n]);
+      }
+    });
+    if (!sites.length) return undefined;
+    const [i, n] = sites[r % sites.length]!;
+    return replaceAt(
+      args,
+      i,
+      rewriteAt(args[i]!, { n }, (s) => causeToNextElement(s, r)!),
+    );
+  },
 };
 
 export const MUTATION_NAMES: readonly string[] = [
@@ -908,14 +1102,27 @@ export function mutate(args: Args, site: number, op: number, r: number): Mutated
   rewriteAt(args[arg]!, { n: pick }, (s) => (node = s));
   const target = node!;
   const candidates: [string, Mutation][] = [
-    ...Object.entries(KIND_MUTATIONS[target.t] ?? {}).map(([n, m]): [string, Mutation] => [`${target.t}.${n}`, m]),
-    ...(target.t === 'prim' ? Object.entries(PRIM_MUTATIONS).map(([n, m]): [string, Mutation] => [`prim.${n}`, m]) : []),
+    ...Object.entries(KIND_MUTATIONS[target.t] ?? {}).map(([n, m]): [string, Mutation] => [
+      `${target.t}.${n}`,
+      m,
+    ]),
+    ...(target.t === 'prim'
+      ? Object.entries(PRIM_MUTATIONS).map(([n, m]): [string, Mutation] => [`prim.${n}`, m])
+      : []),
     ...Object.entries(ANY_MUTATIONS).map(([n, m]): [string, Mutation] => [`any.${n}`, m]),
   ];
   for (let k = 0; k < candidates.length; k++) {
     const [name, m] = candidates[(op + k) % candidates.length]!;
     const changed = m(target, r);
-    if (changed) return { args: replaceAt(args, arg, rewriteAt(args[arg]!, { n: pick }, () => changed)), mutation: name };
+    if (changed)
+      return {
+        args: replaceAt(
+          args,
+          arg,
+          rewriteAt(args[arg]!, { n: pick }, () => changed),
+        ),
+        mutation: name,
+      };
   }
   return undefined;
 }
@@ -940,7 +1147,9 @@ const seedArb = fc.integer({ min: 0, max: 0x7fffffff });
 
 /** `a` and `b` built from one Spec with independent choices: equivalent by construction. */
 export function equivalentPairArb(d: Domain = WIDE): fc.Arbitrary<Pair> {
-  return fc.tuple(argsArb(d), seedArb, seedArb).map(([args, s1, s2]) => new Pair(build(args, s1), build(args, s2), `rebuilt (seeds ${s1}, ${s2})`));
+  return fc
+    .tuple(argsArb(d), seedArb, seedArb)
+    .map(([args, s1, s2]) => new Pair(build(args, s1), build(args, s2), `rebuilt (seeds ${s1}, ${s2})`));
 }
 
 /** `b` is `a` with one small change (which may happen to change nothing the function sees). */
@@ -948,14 +1157,19 @@ export function mutatedPairArb(d: Domain = WIDE): fc.Arbitrary<Pair> {
   return fc
     .tuple(argsArb(d), fc.nat(), fc.nat(), fc.nat(), seedArb, seedArb)
     .map(([args, site, op, r, s1, s2]) => {
-      const m = mutate(args, site, op, r) ?? { args: [...args, { t: 'prim', v: 0 } as Spec], mutation: 'args.appendZero' };
+      const m = mutate(args, site, op, r) ?? {
+        args: [...args, { t: 'prim', v: 0 } as Spec],
+        mutation: 'args.appendZero',
+      };
       return new Pair(build(args, s1), build(m.args, s2), `mutation ${m.mutation}`);
     });
 }
 
 /** Two argument lists generated independently. */
 export function independentPairArb(d: Domain = NARROW): fc.Arbitrary<Pair> {
-  return fc.tuple(argsArb(d), argsArb(d), seedArb, seedArb).map(([x, y, s1, s2]) => new Pair(build(x, s1), build(y, s2), 'independent'));
+  return fc
+    .tuple(argsArb(d), argsArb(d), seedArb, seedArb)
+    .map(([x, y, s1, s2]) => new Pair(build(x, s1), build(y, s2), 'independent'));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1021,11 +1235,15 @@ function showObject(v: object, path: object[]): string {
   if (v instanceof Date) return `new Date(${v.getTime()})`;
   if (v instanceof RegExp) return String(v);
   if (v instanceof URL) return `new URL(${JSON.stringify(v.href)})`;
-  if (v instanceof Map) return `Map{${[...v].map(([k, x]) => `${show(k, path)} => ${show(x, path)}`).join(', ')}}`;
+  if (v instanceof Map)
+    return `Map{${[...v].map(([k, x]) => `${show(k, path)} => ${show(x, path)}`).join(', ')}}`;
   if (v instanceof Set) return `Set{${[...v].map((x) => show(x, path)).join(', ')}}`;
   if (v instanceof Error) {
-    const parts = [`message: ${showString(v.message)}${Object.hasOwn(v, 'message') && Object.keys(v).includes('message') ? ' (enumerable)' : ''}`];
-    if ('cause' in v) parts.push(`cause: ${show(v.cause, path)}${Object.keys(v).includes('cause') ? ' (enumerable)' : ''}`);
+    const parts = [
+      `message: ${showString(v.message)}${Object.hasOwn(v, 'message') && Object.keys(v).includes('message') ? ' (enumerable)' : ''}`,
+    ];
+    if ('cause' in v)
+      parts.push(`cause: ${show(v.cause, path)}${Object.keys(v).includes('cause') ? ' (enumerable)' : ''}`);
     if (v instanceof AggregateError) parts.push(`errors: ${show(v.errors, path)}`);
     const own = Object.keys(v).filter((k) => !['name', 'message', 'stack', 'cause'].includes(k));
     if (own.length) parts.push(`own: {${showEntries(v, own, path)}}`);
@@ -1033,9 +1251,17 @@ function showObject(v: object, path: object[]): string {
     return `${name}{${parts.join(', ')}}`;
   }
   if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) {
-    const bytes = ArrayBuffer.isView(v) ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : new Uint8Array(v);
-    const where = ArrayBuffer.isView(v) && (v.byteOffset !== 0 || v.buffer.byteLength !== v.byteLength) ? ` at byte ${v.byteOffset} of ${v.buffer.byteLength}` : '';
-    const shown = bytes.length > 32 ? `${[...bytes.subarray(0, 32)].join(',')},… (${bytes.length} bytes)` : [...bytes].join(',');
+    const bytes = ArrayBuffer.isView(v)
+      ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
+      : new Uint8Array(v);
+    const where =
+      ArrayBuffer.isView(v) && (v.byteOffset !== 0 || v.buffer.byteLength !== v.byteLength)
+        ? ` at byte ${v.byteOffset} of ${v.buffer.byteLength}`
+        : '';
+    const shown =
+      bytes.length > 32
+        ? `${[...bytes.subarray(0, 32)].join(',')},… (${bytes.length} bytes)`
+        : [...bytes].join(',');
     return `${v.constructor.name}<bytes ${shown}>${where}`;
   }
   return `<${Object.prototype.toString.call(v)}>`;

@@ -137,7 +137,8 @@ function sameProps(
   for (const k of keysX) {
     if (!inY.has(k)) return false;
     // An own `__proto__` data property shadows the accessor, so plain reads are safe here.
-    if (!same((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k], pathA, pathB)) return false;
+    if (!same((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k], pathA, pathB))
+      return false;
   }
   return true;
 }
