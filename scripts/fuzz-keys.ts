@@ -13,6 +13,7 @@ import {
   newTally,
   type Tally,
 } from '../test/support/key-properties.js';
+import type { Pair } from '../test/support/arbitraries.js';
 
 const runs = Number(process.argv[2] ?? 1_000_000);
 const seed = process.argv[3] === undefined ? (Math.random() * 2 ** 31) | 0 : Number(process.argv[3]);
@@ -23,18 +24,10 @@ if (!Number.isInteger(seed)) throw new Error(`Expected an integer seed, got ${pr
 await loadHasher();
 console.log(`fuzz-keys: ${runs} pairs, seed ${seed} (replay: npx tsx scripts/fuzz-keys.ts ${runs} ${seed})`);
 
-const properties: [string, (t: Tally) => fc.IPropertyWithHooks<[unknown]>, number][] = [
-  ['equivalent => same key', equivalentProperty as (t: Tally) => fc.IPropertyWithHooks<[unknown]>, 0.4],
-  [
-    'mutated: same key <=> equivalent',
-    mutatedProperty as (t: Tally) => fc.IPropertyWithHooks<[unknown]>,
-    0.4,
-  ],
-  [
-    'independent: same key <=> equivalent',
-    independentProperty as (t: Tally) => fc.IPropertyWithHooks<[unknown]>,
-    0.2,
-  ],
+const properties: [string, (t: Tally) => fc.IPropertyWithHooks<[Pair]>, number][] = [
+  ['equivalent => same key', equivalentProperty, 0.4],
+  ['mutated: same key <=> equivalent', mutatedProperty, 0.4],
+  ['independent: same key <=> equivalent', independentProperty, 0.2],
 ];
 
 let failed = false;

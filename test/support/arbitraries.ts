@@ -425,6 +425,7 @@ const longString = fc
   .map(([c, n, tail]) => c.repeat(n) + tail);
 
 const stringArb = fc.oneof(
+  { withCrossShrink: true },
   { arbitrary: delimiterString, weight: 6 },
   {
     arbitrary: fc.constantFrom(
@@ -470,6 +471,7 @@ const numberArb = fc.oneof(
 const bigintArb = fc.oneof(fc.constantFrom(0n, 1n, -1n), fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }));
 
 const primArb: fc.Arbitrary<Prim> = fc.oneof(
+  { withCrossShrink: true },
   { arbitrary: stringArb, weight: 4 },
   { arbitrary: numberArb, weight: 4 },
   { arbitrary: bigintArb, weight: 1 },
@@ -1158,10 +1160,8 @@ export function mutatedPairArb(d: Domain = WIDE): fc.Arbitrary<Pair> {
   return fc
     .tuple(argsArb(d), fc.nat(), fc.nat(), fc.nat(), seedArb, seedArb)
     .map(([args, site, op, r, s1, s2]) => {
-      const m = mutate(args, site, op, r) ?? {
-        args: [...args, { t: 'prim', v: 0 } as Spec],
-        mutation: 'args.appendZero',
-      };
+      // Some mutation always applies (args.addUndefined does to any list).
+      const m = mutate(args, site, op, r)!;
       return new Pair(build(args, s1), build(m.args, s2), `mutation ${m.mutation}`);
     });
 }
