@@ -21,7 +21,7 @@ import {
 } from './support/key-properties.js';
 
 const SEED = 20_261_126;
-/** 30,000 pairs in all. */
+/** 30,000 pairs in all: about 5 s of tests on two cores when the key is right. */
 const RUNS = { equivalent: 10_000, mutated: 10_000, independent: 10_000 };
 
 beforeAll(() => loadHasher());
@@ -42,11 +42,9 @@ function expectDistinctEntries(a: unknown[], b: unknown[]): void {
 }
 
 describe('key identity (property, fixed seed)', () => {
-  const seen = new Set<string>();
   const run = (property: (t: Tally) => fc.IPropertyWithHooks<[Pair]>, numRuns: number): Tally => {
     const tally = newTally();
     fc.assert(property(tally), { seed: SEED, numRuns });
-    for (const s of tally.seen) seen.add(s);
     return tally;
   };
 
@@ -69,7 +67,8 @@ describe('key identity (property, fixed seed)', () => {
 
   it(`independent lists over few leaves: same key exactly when equivalent (${RUNS.independent} pairs)`, () => {
     const tally = run(independentProperty, RUNS.independent);
-    expect(tally.equivalentPairs).toBeGreaterThan(RUNS.independent * 0.02);
+    // About one pair in nine is equivalent: enough to test both answers of the key.
+    expect(tally.equivalentPairs).toBeGreaterThan(RUNS.independent * 0.05);
     expect(tally.differentPairs).toBeGreaterThan(RUNS.independent * 0.5);
   });
 });

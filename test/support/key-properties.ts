@@ -206,7 +206,8 @@ export function noteFeatures(args: readonly unknown[], seen: Set<string>): void 
       seen.add('ArrayBuffer');
     } else if (ArrayBuffer.isView(v)) {
       seen.add(v instanceof DataView ? 'DataView' : Object.prototype.toString.call(v).slice(8, -1));
-      if (Buffer.isBuffer(v)) seen.add(v.buffer.byteLength === Buffer.poolSize ? 'pooled Buffer' : 'Buffer');
+      // Node's pool is Buffer.poolSize bytes (8 KiB) or more (64 KiB on Node 24); generated buffers are smaller.
+      if (Buffer.isBuffer(v)) seen.add(v.buffer.byteLength >= Buffer.poolSize ? 'pooled Buffer' : 'Buffer');
       if (v.byteOffset > 0) seen.add('view at an offset');
     }
     path.pop();
