@@ -4,6 +4,7 @@
  */
 import fc from 'fast-check';
 import { deriveKey, keyPrefix, sameBinaries, type DerivedKey } from '../../src/key.js';
+import { KeyMemo } from '../../src/key-memo.js';
 import {
   equivalentPairArb,
   independentPairArb,
@@ -16,9 +17,20 @@ import { equivalent } from './equivalence.js';
 
 const PREFIX = keyPrefix(0, undefined);
 
+/** A loader's memo, kept across the pairs so that later pairs are found in it. */
+const memo = new KeyMemo();
+
+/**
+ * The key as a loader derives it (through its memo), checked against the walker's own text:
+ * a memo that mapped two different calls to one token sequence would show here.
+ */
 function keyOf(args: readonly unknown[]): DerivedKey {
-  const key = deriveKey(PREFIX, args);
-  if (!key) throw new Error('deriveKey returned undefined: call loadHasher() before the properties');
+  const walked = deriveKey(PREFIX, args);
+  const key = deriveKey(PREFIX, args, memo);
+  if (!walked || !key)
+    throw new Error('deriveKey returned undefined: call loadHasher() before the properties');
+  if (walked.text !== key.text)
+    throw new Error(`the memo's key text differs from the walker's: ${key.text} / ${walked.text}`);
   return key;
 }
 
