@@ -55,50 +55,110 @@ export function classify(value: unknown, path: () => string): Kind {
   }
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto === objectProto || proto === null) return Kind.PlainObject;
-  if (Array.isArray(value)) return Kind.Array;
+  // Brand checks and exact prototypes below, never `instanceof`: that walks the prototype
+  // chain, whose Proxies would run user code, and a subclass instance is a class instance.
+  if (types.isProxy(proto)) {
+    throw new UnsendableValueError(path(), 'an object whose prototype is a Proxy', 'Pass plain data instead.');
+  }
+  if (Array.isArray(value)) {
+    if (proto === Array.prototype) return Kind.Array;
+    throw classInstance(path(), proto, 'Array');
+  }
   if (ArrayBuffer.isView(value)) {
-    if (types.isSharedArrayBuffer(bufferOf(value))) {
+    const buffer = bufferOf(value);
+    if (types.isSharedArrayBuffer(buffer)) {
       throw new UnsendableValueError(
         path(),
         'a view over a SharedArrayBuffer',
         "Shared memory would let the run change the caller's data and the cache key under it; pass a copy.",
       );
     }
+    if (isDetached(buffer)) throw detached(path());
     return Kind.Binary;
   }
-  if (value instanceof Date) return Kind.Date;
-  if (value instanceof Map) return Kind.Map;
-  if (value instanceof Set) return Kind.Set;
-  if (value instanceof RegExp) return Kind.RegExp;
-  if (value instanceof URL) return Kind.Url;
-  if (value instanceof Error) return Kind.Error;
-  if (value instanceof ArrayBuffer) return Kind.ArrayBuffer;
-  const name = (value as object).constructor?.name ?? 'an object with a custom prototype';
-  if (
-    value instanceof WeakMap ||
-    value instanceof WeakSet ||
-    value instanceof WeakRef ||
-    value instanceof Promise
-  ) {
-    throw new UnsendableValueError(
-      path(),
-      `a ${name}`,
-      'It holds references that only exist on this thread.',
-    );
+  if (types.isArrayBuffer(value)) {
+    if (isDetached(value)) throw detached(path());
+    return Kind.ArrayBuffer;
   }
-  if (value instanceof SharedArrayBuffer) {
+  if (types.isDate(value)) return exact(Kind.Date, proto, Date.prototype, 'Date', path);
+  if (types.isMap(value)) return exact(Kind.Map, proto, Map.prototype, 'Map', path);
+  if (types.isSet(value)) return exact(Kind.Set, proto, Set.prototype, 'Set', path);
+  if (types.isRegExp(value)) return exact(Kind.RegExp, proto, RegExp.prototype, 'RegExp', path);
+  // Error subclasses are carried: an error keeps its name (and its class, for built-ins).
+  if (types.isNativeError(value)) return Kind.Error;
+  if (proto === URL.prototype && isUrl(value as object)) return Kind.Url;
+  if (types.isSharedArrayBuffer(value)) {
     throw new UnsendableValueError(
       path(),
       'a SharedArrayBuffer',
       'Shared memory would let the run change the cache key under it; pass a copy.',
     );
   }
-  throw new UnsendableValueError(
-    path(),
-    `an instance of ${name}`,
+  if (types.isWeakMap(value) || types.isWeakSet(value) || types.isPromise(value) || proto === WeakRef.prototype) {
+    throw new UnsendableValueError(
+      path(),
+      `a ${constructorName(proto) ?? 'value'}`,
+      'It holds references that only exist on this thread.',
+    );
+  }
+  throw classInstance(path(), proto, undefined);
+}
+
+/** The name of the class whose prototype `proto` is, read without running a getter. */
+function constructorName(proto: unknown): string | undefined {
+  if (typeof proto !== 'object' || proto === null) return undefined;
+  const ctor: unknown = Object.getOwnPropertyDescriptor(proto, 'constructor')?.value;
+  const name: unknown = typeof ctor === 'function' ? Object.getOwnPropertyDescriptor(ctor, 'name')?.value : undefined;
+  return typeof name === 'string' && name !== '' ? name : undefined;
+}
+
+function classInstance(path: string, proto: unknown, builtin: string | undefined): UnsendableValueError {
+  const name = constructorName(proto);
+  const what = name ? `an instance of ${name}` : 'an object with a custom prototype';
+  return new UnsendableValueError(
+    path,
+    builtin ? `${what} (a subclass of ${builtin})` : what,
     'Only plain objects, arrays and built-in types (Date, RegExp, Map, Set, URL, Error, typed arrays) are carried; ' +
       'convert it to a plain object first.',
   );
+}
+
+/** A built-in of exactly its own class: a subclass instance, or a copy of a prototype, is refused. */
+function exact(kind: Kind, proto: unknown, expected: object, builtin: string, path: () => string): Kind {
+  if (proto === expected) return kind;
+  throw classInstance(path(), proto, builtin);
+}
+
+// eslint-disable-next-line @typescript-eslint/unbound-method -- a getter, always invoked with .call
+const urlHrefGetter = Object.getOwnPropertyDescriptor(URL.prototype, 'href')!.get!;
+
+/** A real URL, not an object made from URL.prototype (whose getters throw). */
+function isUrl(value: object): boolean {
+  try {
+    urlHrefGetter.call(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// eslint-disable-next-line @typescript-eslint/unbound-method -- a getter, always invoked with .call
+const detachedGetter = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'detached')?.get;
+
+/** Whether a buffer was transferred away (structured clone refuses it; reading it throws). */
+function isDetached(buffer: ArrayBufferLike): boolean {
+  if (types.isSharedArrayBuffer(buffer)) return false;
+  if (detachedGetter) return detachedGetter.call(buffer) === true;
+  try {
+    new Uint8Array(buffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+function detached(path: string): UnsendableValueError {
+  return new UnsendableValueError(path, 'a detached ArrayBuffer (or a view over one)', 'It was transferred away; pass data that still exists.');
 }
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
