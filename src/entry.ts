@@ -86,6 +86,11 @@ export class Entry {
   refreshTimer: Timer | undefined;
   /** performance.now() of the last read, for `ttl`. */
   lastRead = 0;
+  /** The store's count of reads at this entry's last read: its place in the read order. */
+  readSeq = 0;
+  /** The store's eviction heap: this entry's index in it (-1: not in it) and its key there. */
+  heapIndex = -1;
+  heapKey = 0;
   /** True once cleared or evicted: late outcomes of its run are ignored. */
   removed = false;
   /** Order of this entry's latest successful value among the loader's (for `loader.get(key)`). */

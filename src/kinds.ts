@@ -58,7 +58,11 @@ export function classify(value: unknown, path: () => string): Kind {
   // Brand checks and exact prototypes below, never `instanceof`: that walks the prototype
   // chain, whose Proxies would run user code, and a subclass instance is a class instance.
   if (types.isProxy(proto)) {
-    throw new UnsendableValueError(path(), 'an object whose prototype is a Proxy', 'Pass plain data instead.');
+    throw new UnsendableValueError(
+      path(),
+      'an object whose prototype is a Proxy',
+      'Pass plain data instead.',
+    );
   }
   if (Array.isArray(value)) {
     if (proto === Array.prototype) return Kind.Array;
@@ -94,7 +98,12 @@ export function classify(value: unknown, path: () => string): Kind {
       'Shared memory would let the run change the cache key under it; pass a copy.',
     );
   }
-  if (types.isWeakMap(value) || types.isWeakSet(value) || types.isPromise(value) || proto === WeakRef.prototype) {
+  if (
+    types.isWeakMap(value) ||
+    types.isWeakSet(value) ||
+    types.isPromise(value) ||
+    proto === WeakRef.prototype
+  ) {
     throw new UnsendableValueError(
       path(),
       `a ${constructorName(proto) ?? 'value'}`,
@@ -108,7 +117,8 @@ export function classify(value: unknown, path: () => string): Kind {
 function constructorName(proto: unknown): string | undefined {
   if (typeof proto !== 'object' || proto === null) return undefined;
   const ctor: unknown = Object.getOwnPropertyDescriptor(proto, 'constructor')?.value;
-  const name: unknown = typeof ctor === 'function' ? Object.getOwnPropertyDescriptor(ctor, 'name')?.value : undefined;
+  const name: unknown =
+    typeof ctor === 'function' ? Object.getOwnPropertyDescriptor(ctor, 'name')?.value : undefined;
   return typeof name === 'string' && name !== '' ? name : undefined;
 }
 
@@ -158,7 +168,11 @@ function isDetached(buffer: ArrayBufferLike): boolean {
 }
 
 function detached(path: string): UnsendableValueError {
-  return new UnsendableValueError(path, 'a detached ArrayBuffer (or a view over one)', 'It was transferred away; pass data that still exists.');
+  return new UnsendableValueError(
+    path,
+    'a detached ArrayBuffer (or a view over one)',
+    'It was transferred away; pass data that still exists.',
+  );
 }
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;

@@ -333,7 +333,7 @@ export class Coordinator {
     if (refreshEvery !== undefined && !this.#closed) this.#scheduleRefresh(entry, anchor, refreshEvery);
     if (this.#notifier.wants(entry.registration)) this.#notifier.push(entry.event(), entry.registration);
     // Only now, with the run announced, may the bound evict the entry.
-    this.#store.settled();
+    this.#store.settled(entry);
   }
 
   /** The next run starts at (anchor + refreshEvery), or at once if that has passed. */
