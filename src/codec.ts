@@ -125,7 +125,12 @@ export function needsEncoding(value: unknown, root: string): boolean {
     }
   };
   const walkErrorParts = (error: Error, depth: number): void => {
-    for (const k of Object.keys(error)) {
+    if (error instanceof AggregateError && Array.isArray(error.errors)) {
+      segments.push('errors');
+      walk(error.errors, depth + 1);
+      segments.pop();
+    }
+    for (const k of errorPropertyKeys(error)) {
       segments.push(k);
       walk((error as unknown as Record<string, unknown>)[k], depth + 1);
       segments.pop();
@@ -149,6 +154,16 @@ function describeKey(k: unknown): string {
 }
 
 const STANDARD_ERROR_KEYS = new Set(['name', 'message', 'stack', 'cause']);
+
+/**
+ * An error's own enumerable properties other than those carried in their own slots (name,
+ * message, stack, cause, and an AggregateError's errors): the key walk and the codec both use
+ * this, so each such property is read, and carried, once.
+ */
+export function errorPropertyKeys(error: Error): string[] {
+  const aggregate = error instanceof AggregateError;
+  return Object.keys(error).filter((k) => !STANDARD_ERROR_KEYS.has(k) && !(aggregate && k === 'errors'));
+}
 
 /** Builds the tagged copy. Only called after needsEncoding() accepted the value. */
 function encode(v: unknown, memo: Map<object, unknown>): unknown {
@@ -223,9 +238,8 @@ function encodeErrorInto(error: Error, memo: Map<object, unknown>): Tagged {
   const out: Tagged = { [TAG]: 'error', error: encoded };
   memo.set(error, out);
   if (encoded.hasCause) encoded.cause = encode(error.cause, memo);
-  for (const k of Object.keys(error)) {
-    if (!STANDARD_ERROR_KEYS.has(k))
-      setOwn(encoded.props, k, encode((error as unknown as Record<string, unknown>)[k], memo));
+  for (const k of errorPropertyKeys(error)) {
+    setOwn(encoded.props, k, encode((error as unknown as Record<string, unknown>)[k], memo));
   }
   if (error instanceof AggregateError && Array.isArray(error.errors)) {
     encoded.errors = error.errors.map((e) => encode(e, memo));

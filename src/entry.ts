@@ -5,6 +5,7 @@
 
 import type { Outcome, RunHandle } from './executor.js';
 import type { DerivedKey } from './key.js';
+import { rebuildArgs } from './rebuild-args.js';
 import type { Registration } from './registration.js';
 import type { Timer } from './timers.js';
 
@@ -62,7 +63,8 @@ export type Action =
   | { type: 'remove'; error: Error | undefined };
 
 export class Entry {
-  readonly text: string;
+  /** The key text; changes once at most, when a provisional key is made final (Store#rekey). */
+  text: string;
   /** For a call of one string or number: how the store finds the entry without its text. */
   readonly single: DerivedKey['single'];
   readonly binaries: (ArrayBufferView | ArrayBuffer)[] | undefined;
@@ -177,9 +179,18 @@ export class Entry {
   /** The latest settled run, as announced to subscribers. */
   event(): UpdateEvent {
     const ok = this.status === 'complete';
+    const { text, binaries, registration } = this;
+    let args: unknown[] | undefined;
     return {
-      key: this.registration.options.key,
-      args: this.args,
+      key: registration.options.key,
+      /**
+       * A copy, rebuilt on first read: the entry's own arguments are what its refreshes send,
+       * and a subscriber that changed them would change what later runs receive.
+       */
+      get args(): unknown[] {
+        args ??= rebuildArgs(text, registration.prefix.length, binaries).args;
+        return args;
+      },
       status: ok ? 'complete' : 'error',
       value: this.value,
       error: ok ? undefined : this.failure?.error,

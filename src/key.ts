@@ -19,7 +19,7 @@
 
 import { inspect, types } from 'node:util';
 import { hashBytes, hasherReady } from './hash.js';
-import { needsEncoding, safeString } from './codec.js';
+import { errorPropertyKeys, needsEncoding, safeString } from './codec.js';
 import { UnsendableValueError } from './errors.js';
 import type { KeyMemo } from './key-memo.js';
 import { binaryKind, bytesOf, classify, Kind, MAX_DEPTH } from './kinds.js';
@@ -35,6 +35,8 @@ export interface DerivedKey {
    * saved: the Map compares the caller's string with the stored one directly).
    */
   readonly single?: { readonly prefix: string; readonly value: string | number };
+  /** Binary leaves written without their hash, the hasher still loading (see Walker#hash). */
+  readonly provisional?: boolean;
 }
 
 /** The key of a single string or number argument; its text is built only when an entry is made. */
@@ -70,11 +72,11 @@ export function keyPrefix(functionId: number, key: string | undefined): string {
 export const MAX_OBJECTS = 8_000_000;
 
 /**
- * Derives the key of one call, or returns undefined when an argument holds binary data and
- * the hasher has not finished loading yet (the caller retries once it has).
- * Throws UnsendableValueError naming the argument path of anything that cannot be carried.
+ * Derives the key of one call (provisional when it holds binary data and the hasher has not
+ * loaded yet). Throws UnsendableValueError naming the argument path of anything that cannot
+ * be carried.
  */
-export function deriveKey(prefix: string, args: readonly unknown[], memo?: KeyMemo): DerivedKey | undefined {
+export function deriveKey(prefix: string, args: readonly unknown[], memo?: KeyMemo): DerivedKey {
   if (args.length === 1) {
     // The most common shapes, without a walker. `"` and `#` never start a walker's text.
     const only = args[0];
@@ -97,19 +99,20 @@ export function deriveKey(prefix: string, args: readonly unknown[], memo?: KeyMe
     throw explainRefusal(error, args);
   }
   const key = finish(prefix, walker, args);
-  if (key && reading?.complete) memo!.remember(prefix, reading.tokens, key.text);
+  if (reading?.complete && !key.provisional) memo!.remember(prefix, reading.tokens, key.text);
   return key;
 }
 
-function finish(prefix: string, walker: Walker, args: readonly unknown[]): DerivedKey | undefined {
-  if (walker.needsHasher) return undefined;
+function finish(prefix: string, walker: Walker, args: readonly unknown[]): DerivedKey {
   let text: string;
   try {
     text = prefix + walker.out;
   } catch (error) {
     throw explainRefusal(error, args);
   }
-  return { text, binaries: walker.binaries };
+  return walker.provisional
+    ? { text, binaries: walker.binaries, provisional: true }
+    : { text, binaries: walker.binaries };
 }
 
 /** What a call read of one plain object (labels set) or dense array (labels undefined). */
@@ -216,6 +219,13 @@ function explainRefusal(error: unknown, args: readonly unknown[]): unknown {
       'Pass the data in a flatter form.',
     );
   }
+  if (error === TOO_SHARED) {
+    return new UnsendableValueError(
+      'args',
+      `a value that reaches the same objects more than ${MAX_REPEATS.toLocaleString('en-US')} times over`,
+      'Shared objects are sent as separate copies; pass the shared parts once and refer to them by index.',
+    );
+  }
   if (error instanceof RangeError && /call stack/i.test(error.message)) {
     // Deep values in a thread with a small stack: refuse rather than fail with the engine's error.
     return new UnsendableValueError(
@@ -276,9 +286,10 @@ function sortKeys(keys: string[]): string[] {
 /** Thrown inside the walk for anything it does not write; deriveKey then names the path. */
 const REFUSED = new Error('refused');
 const TOO_MANY = new Error('too many objects');
-
-/** Error keys the codec carries in fixed slots rather than as own properties. */
-const STANDARD_ERROR_KEYS = new Set(['name', 'message', 'stack', 'cause']);
+const TOO_SHARED = new Error('too much sharing');
+/** After this many objects, a walk notes which it has met; more than MAX_REPEATS met again: refused. */
+const SHARING_CHECK_AFTER = 100_000;
+const MAX_REPEATS = 100_000;
 
 const noPath = (): string => '';
 /* eslint-disable @typescript-eslint/unbound-method -- built-ins captured once, always invoked with .call on the value */
@@ -346,13 +357,27 @@ export class Walker {
   /** What the memo's reading already read of some objects: written from there, not read again. */
   readonly #reads: ReadonlyMap<object, Read> | undefined;
   binaries: (ArrayBufferView | ArrayBuffer)[] | undefined;
-  needsHasher = false;
+  /** True when a binary leaf was written without its hash (the hasher still loading). */
+  provisional = false;
   #objects = 0;
+  #seen: Set<object> | undefined;
+  #repeats = 0;
   /** Objects being written, outermost first: meeting one again is a cycle, written `^i;`. */
   readonly #open: object[] = [];
 
   constructor(reads?: ReadonlyMap<object, Read>) {
     this.#reads = reads;
+  }
+
+  /**
+   * A binary leaf's hash, or `*` while the hasher loads: the key is then provisional, its
+   * entry found by the bytes alone (every match is verified byte for byte anyway) until the
+   * loader re-keys it with the hash. The call itself never waits and never reads again.
+   */
+  #hash(data: ArrayBufferView | ArrayBuffer): string {
+    if (hasherReady()) return hashBytes(data);
+    this.provisional = true;
+    return '*';
   }
 
   value(v: unknown, depth: number): void {
@@ -371,6 +396,13 @@ export class Walker {
     }
     if (depth > MAX_DEPTH) throw REFUSED;
     if (++this.#objects > MAX_OBJECTS) throw TOO_MANY;
+    if (this.#objects > SHARING_CHECK_AFTER) {
+      // Past this size, watch for objects met again: sharing expands into copies, and a value
+      // like x = [x, x] nested 30 deep would otherwise take seconds and gigabytes to refuse.
+      const seen = (this.#seen ??= new Set());
+      if (!seen.has(obj)) seen.add(obj);
+      else if (++this.#repeats > MAX_REPEATS) throw TOO_SHARED;
+    }
     open.push(obj);
     const read = this.#reads?.get(obj);
     if (read) {
@@ -383,7 +415,7 @@ export class Walker {
     const proto: unknown = Object.getPrototypeOf(obj);
     if (proto === Object.prototype || proto === null)
       this.#fields(obj as Record<string, unknown>, sortKeys(Object.keys(obj)), depth);
-    else if (Array.isArray(obj)) this.#array(obj as unknown[], depth);
+    else if (proto === Array.prototype && Array.isArray(obj)) this.#array(obj as unknown[], depth);
     else this.#object(obj, depth);
     open.pop();
   }
@@ -416,12 +448,8 @@ export class Walker {
       case Kind.ArrayBuffer: {
         const data = obj as ArrayBufferView | ArrayBuffer;
         (this.binaries ??= []).push(data);
-        if (!hasherReady()) {
-          this.needsHasher = true;
-          return;
-        }
         const kind = binaryKind(data);
-        this.out += `A${kind.length}:${kind}${bytesOf(data).byteLength}:${hashBytes(data)};`;
+        this.out += `A${kind.length}:${kind}${bytesOf(data).byteLength}:${this.#hash(data)};`;
         return;
       }
       default:
@@ -513,8 +541,7 @@ export class Walker {
     }
     if (i === length) {
       (this.binaries ??= []).push(packed);
-      if (!hasherReady()) this.needsHasher = true;
-      else this.out += `P${length}:${hashBytes(packed)};`;
+      this.out += `P${length}:${this.#hash(packed)};`;
       return;
     }
     this.out += '[' + length + ';';
@@ -543,6 +570,8 @@ export class Walker {
     const keys = Object.keys(arr);
     let next = from;
     for (const key of keys) {
+      // A getter read earlier may have added a property since: only elements count here.
+      if (!isIndex(key, length)) break;
       const index = Number(key);
       if (index < from) continue;
       if (index > next) this.out += 'H' + (index - next) + ';';
@@ -561,8 +590,7 @@ export class Walker {
     const name = safeString(() => error.name, 'Error');
     const message = safeString(() => error.message, '');
     this.out += `E${name.length}:${name}${message.length}:${message}`;
-    const keys = Object.keys(error).filter((k) => !STANDARD_ERROR_KEYS.has(k));
-    this.#fields(error as unknown as Record<string, unknown>, sortKeys(keys), depth);
+    this.#fields(error as unknown as Record<string, unknown>, sortKeys(errorPropertyKeys(error)), depth);
     if ('cause' in error) {
       this.out += 'C';
       this.value(error.cause, depth + 1);

@@ -62,11 +62,8 @@ export class Coordinator {
   /** `key` option -> the entries holding a value settled under it (see get()). */
   readonly #keyed = new Map<string, Set<Entry>>();
   #valueSeq = 0;
-  /**
-   * Calls and clears whose arguments hold binary data, made while the hasher loads: kept in
-   * call order and carried out, in that order, once it has loaded.
-   */
-  #deferred: { channel: Channel; run: () => void }[] | undefined;
+  /** Entries made while the hasher loaded, keyed without their binary hashes (see #rekey). */
+  readonly #provisional = new Set<Entry>();
   /** Counts a wrapper out when it is garbage-collected, so its channel can be forgotten. */
   readonly #wrappers = new FinalizationRegistry<Channel>((channel) => {
     channel.registrations--;
@@ -86,7 +83,10 @@ export class Coordinator {
     this.#notifier = new Notifier(options.onError);
     this.#store = new Store(options.maxEntries, options.ttl, (entry, why) => this.#released(entry, why));
     // Start loading the hasher now so it is ready before the first call with binary data.
-    loadHasher().catch(options.onError);
+    loadHasher().then(
+      () => this.#rekey(),
+      (error: unknown) => options.onError(error instanceof Error ? error : new Error(String(error))),
+    );
   }
 
   get size(): number {
@@ -127,15 +127,13 @@ export class Coordinator {
   /** The hot path: a plain call. Returns the latest value or throws the latest error. */
   read(registration: Registration, args: unknown[]): unknown {
     const entry = this.#entryFor(registration, args);
-    if (!entry) return undefined;
     if (entry.failure) throw entry.failure.error;
     return entry.value;
   }
 
   state(registration: Registration, args: unknown[]): LoadState<unknown> {
     this.#assertOpen();
-    const key = deriveKey(registration.prefix, args, this.#memo);
-    const entry = key && this.#store.find(key);
+    const entry = this.#store.find(deriveKey(registration.prefix, args, this.#memo));
     if (!entry) return { status: 'idle', value: undefined, error: undefined, runs: 0 };
     this.#store.touch(entry, this.#readTime());
     return entry.state();
@@ -149,7 +147,6 @@ export class Coordinator {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (!entry) return loadHasher().then(() => this.wait(registration, args));
     if (entry.run) return entry.waitForRun();
     if (entry.failure) return Promise.reject(entry.failure.error);
     return Promise.resolve(entry.value);
@@ -157,7 +154,7 @@ export class Coordinator {
 
   refresh(registration: Registration, args: unknown[]): void {
     const entry = this.#entryFor(registration, args);
-    if (!entry || entry.run) return;
+    if (entry.run) return;
     entry.refreshTimer?.cancel();
     entry.refreshTimer = undefined;
     this.#start(entry);
@@ -169,20 +166,12 @@ export class Coordinator {
     const error = new CancelledError('the entry was cleared');
     this.#memo.clear();
     if (!args) {
-      // Calls of this function still waiting for the hasher are cleared with the rest.
-      if (this.#deferred) this.#deferred = this.#deferred.filter((op) => op.channel !== channel);
       for (const entry of [...this.#store.all()]) {
         if (entry.registration.channel === channel) this.#remove(entry, error);
       }
       return;
     }
-    const key = deriveKey(registration.prefix, args, this.#memo);
-    if (!key) {
-      // Binary arguments and the hasher still loading: clear in turn after the calls before it.
-      this.#defer(channel, () => this.clear(registration, args));
-      return;
-    }
-    const entry = this.#store.find(key);
+    const entry = this.#store.find(deriveKey(registration.prefix, args, this.#memo));
     if (entry) this.#remove(entry, error);
   }
 
@@ -214,7 +203,7 @@ export class Coordinator {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#deferred = undefined;
+    this.#provisional.clear();
     this.#memo.clear();
     this.#notifier.stop();
     this.#store.stop();
@@ -231,17 +220,10 @@ export class Coordinator {
     return this.#options.ttl === Infinity ? 0 : performance.now();
   }
 
-  /**
-   * Finds or creates the call's entry (starting its first run). Undefined only while the hasher
-   * for binary arguments is still loading: the call is carried out once it has loaded.
-   */
-  #entryFor(registration: Registration, args: unknown[]): Entry | undefined {
+  /** Finds or creates the call's entry (starting its first run). */
+  #entryFor(registration: Registration, args: unknown[]): Entry {
     this.#assertOpen();
     const key = deriveKey(registration.prefix, args, this.#memo);
-    if (!key) {
-      this.#defer(registration.channel, () => this.#entryFor(registration, args));
-      return undefined;
-    }
     const found = this.#store.find(key);
     if (found) {
       this.#store.touch(found, this.#readTime());
@@ -250,26 +232,18 @@ export class Coordinator {
     return this.#create(registration, key);
   }
 
-  #defer(channel: Channel, run: () => void): void {
-    if (!this.#deferred) {
-      this.#deferred = [];
-      loadHasher().then(
-        () => {
-          const ops = this.#deferred ?? [];
-          this.#deferred = undefined;
-          for (const op of ops) {
-            // A deferred call has no caller to throw to (a full queue, say): its errors go to onError.
-            try {
-              if (!this.#closed) op.run();
-            } catch (error) {
-              this.#options.onError(error instanceof Error ? error : new Error(String(error)));
-            }
-          }
-        },
-        (error: unknown) => this.#options.onError(error instanceof Error ? error : new Error(String(error))),
-      );
+  /**
+   * The hasher has loaded: entries made before it, keyed by their binary leaves' bytes alone,
+   * get their full keys, so that later calls (which hash) find them. One that a later call has
+   * already duplicated keeps its provisional key and ages out like any other.
+   */
+  #rekey(): void {
+    for (const entry of this.#provisional) {
+      if (entry.removed) continue;
+      const key = deriveKey(entry.registration.prefix, entry.args);
+      if (!this.#store.find(key)) this.#store.rekey(entry, key.text);
     }
-    this.#deferred.push({ channel, run });
+    this.#provisional.clear();
   }
 
   /**
@@ -285,6 +259,7 @@ export class Coordinator {
       return carried.value;
     });
     const entry = new Entry(registration, key, rebuilt.args, rebuilt.binaries, payload, encoded);
+    if (key.provisional) this.#provisional.add(entry);
     entry.lastRead = this.#readTime();
     // Submit before adding: a call that does not fit the queue leaves no entry behind.
     this.#start(entry);

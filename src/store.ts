@@ -59,24 +59,58 @@ export class Store {
 
   /** Adds a new entry (its creation counts as its first read), then enforces `maxEntries`. */
   add(entry: Entry): void {
-    const { single } = entry;
-    const head = single ? undefined : this.#entries.get(entry.text);
-    if (single) {
-      let values = this.#singles.get(single.prefix);
-      if (!values) this.#singles.set(single.prefix, (values = new Map()));
-      values.set(single.value, entry);
-    } else if (head) {
-      entry.next = head.next;
-      head.next = entry;
-    } else {
-      this.#entries.set(entry.text, entry);
-    }
+    this.#link(entry);
     this.#size++;
     this.#byRead.add(entry);
     this.#lastTouched = entry;
     entry.readSeq = ++this.#readSeq;
     this.#enforce();
     if (this.#ttl !== Infinity && !this.#sweepTimer) this.#scheduleSweep();
+  }
+
+  /** Moves an entry to another key text (a provisional key made final), keeping its place. */
+  rekey(entry: Entry, text: string): void {
+    if (!this.#byRead.has(entry) || entry.single) return;
+    this.#unlink(entry);
+    entry.text = text;
+    this.#link(entry);
+  }
+
+  #link(entry: Entry): void {
+    const { single } = entry;
+    if (single) {
+      let values = this.#singles.get(single.prefix);
+      if (!values) this.#singles.set(single.prefix, (values = new Map()));
+      values.set(single.value, entry);
+      return;
+    }
+    const head = this.#entries.get(entry.text);
+    if (head) {
+      entry.next = head.next;
+      head.next = entry;
+    } else {
+      this.#entries.set(entry.text, entry);
+    }
+  }
+
+  #unlink(entry: Entry): void {
+    const { single } = entry;
+    if (single) {
+      const values = this.#singles.get(single.prefix)!;
+      values.delete(single.value);
+      if (values.size === 0) this.#singles.delete(single.prefix);
+      return;
+    }
+    const head = this.#entries.get(entry.text);
+    if (head === entry) {
+      if (entry.next) this.#entries.set(entry.text, entry.next);
+      else this.#entries.delete(entry.text);
+    } else {
+      let at = head;
+      while (at && at.next !== entry) at = at.next;
+      if (at) at.next = entry.next;
+    }
+    entry.next = undefined;
   }
 
   /** Marks a read: the entry becomes the most recently used. */
@@ -121,23 +155,7 @@ export class Store {
     this.#evictable.delete(entry);
     if (this.#lastTouched === entry) this.#lastTouched = undefined;
     this.#size--;
-    const { single } = entry;
-    if (single) {
-      const values = this.#singles.get(single.prefix)!;
-      values.delete(single.value);
-      if (values.size === 0) this.#singles.delete(single.prefix);
-      return;
-    }
-    const head = this.#entries.get(entry.text);
-    if (head === entry) {
-      if (entry.next) this.#entries.set(entry.text, entry.next);
-      else this.#entries.delete(entry.text);
-    } else {
-      let at = head;
-      while (at && at.next !== entry) at = at.next;
-      if (at) at.next = entry.next;
-    }
-    entry.next = undefined;
+    this.#unlink(entry);
   }
 
   *all(): IterableIterator<Entry> {

@@ -3,7 +3,7 @@
  * receives exactly the values the key was made from. Each case is a defect found against an
  * earlier release: a call handed another call's value, or a run handed more than its data.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createLoader, UnsendableValueError } from '../src/index.js';
 import { watchHostErrors } from './helpers.js';
 
@@ -251,5 +251,112 @@ describe('binary values inside Maps and Sets', () => {
     ]);
     expect(await read.wait(reordered)).toEqual(['a=1', 'b=2,2']);
     expect(loader.size).toBe(before);
+  });
+});
+
+describe('found by an outside attack on the packed library', () => {
+  it("a subscriber changing an event's args changes nothing later runs receive", async () => {
+    const local = createLoader({ threads: 1, pollInterval: 0 });
+    try {
+      const load = local.asyncLoad((o: { n: number }) => o.n);
+      let heard = 0;
+      load.subscribe((events) => {
+        heard += events.length;
+        for (const e of events) (e.args[0] as { n: number }).n = 666;
+      });
+      expect(await load.wait({ n: 1 })).toBe(1);
+      await vi.waitFor(() => expect(heard).toBe(1));
+      load.refresh({ n: 1 });
+      expect(await load.wait({ n: 1 })).toBe(1);
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('refuses subclasses of built-ins and objects made from their prototypes, with a path and a code', () => {
+    const load = loader.asyncLoad((x: unknown) => x);
+    class MyArray extends Array<number> {}
+    class MyMap extends Map<unknown, unknown> {}
+    const fakes: [unknown, RegExp][] = [
+      [
+        Object.create(Date.prototype),
+        /args\[0\] is an instance of Date \(a subclass of Date\)|args\[0\] is .*Date/,
+      ],
+      [Object.create(Map.prototype), /args\[0\] is /],
+      [Object.create(URL.prototype), /args\[0\] is /],
+      [Object.create(RegExp.prototype), /args\[0\] is /],
+      [MyArray.from([1]), /args\[0\] is an instance of MyArray \(a subclass of Array\)/],
+      [{ inner: new MyMap() }, /args\[0\]\.inner is an instance of MyMap \(a subclass of Map\)/],
+    ];
+    const before = loader.size;
+    for (const [value, message] of fakes) {
+      let error: unknown;
+      try {
+        load(value);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(UnsendableValueError);
+      expect((error as Error).message).toMatch(message);
+    }
+    expect(loader.size).toBe(before);
+  });
+
+  it('refuses an object whose prototype is a Proxy without running its traps', () => {
+    const load = loader.asyncLoad((x: unknown) => x);
+    let traps = 0;
+    const trapAll = new Proxy(
+      {},
+      {
+        get: () => (traps++, undefined),
+        getPrototypeOf: () => (traps++, null),
+        has: () => (traps++, false),
+      },
+    );
+    expect(() => load({ deep: Object.create(trapAll) as object })).toThrow(
+      /args\[0\]\.deep is an object whose prototype is a Proxy/,
+    );
+    expect(traps).toBe(0);
+  });
+
+  it('refuses a detached buffer with a path and a code', () => {
+    const load = loader.asyncLoad((x: unknown) => x);
+    const buffer = new ArrayBuffer(4);
+    const view = new Uint8Array(buffer);
+    structuredClone(buffer, { transfer: [buffer] });
+    expect(() => load([view])).toThrow(/args\[0\]\[0\] is a detached ArrayBuffer/);
+    expect(() => load(buffer)).toThrow(UnsendableValueError);
+  });
+
+  it("reads an AggregateError's errors once, even when they are enumerable", async () => {
+    const load = loader.asyncLoad((e: AggregateError) => e.errors);
+    let reads = 0;
+    const error = new AggregateError([], 'x');
+    Object.defineProperty(error, 'errors', { get: () => [++reads], enumerable: true });
+    expect(await load.wait(error)).toEqual([1]);
+    expect(reads).toBe(1);
+  });
+
+  it('a getter that adds a property to a big sparse array while it is read changes nothing', async () => {
+    const load = loader.asyncLoad((a: unknown[]) => [a.length, a[0], Object.keys(a).length]);
+    const arr: unknown[] = new Array(70_000);
+    Object.defineProperty(arr, 0, {
+      enumerable: true,
+      get() {
+        (arr as unknown as { foo: number }).foo = 1;
+        return 'first';
+      },
+    });
+    expect(await load.wait(arr)).toEqual([70_000, 'first', 1]);
+  });
+
+  it('refuses a value that shares objects explosively, quickly', () => {
+    const load = loader.asyncLoad((x: unknown) => x);
+    let x: unknown = 0;
+    for (let i = 0; i < 30; i++) x = [x, x];
+    const started = performance.now();
+    expect(() => load(x)).toThrow(/reaches the same objects more than 100,000 times over/);
+    // Generous: refused after a few hundred thousand objects, not after a billion.
+    expect(performance.now() - started).toBeLessThan(5_000);
   });
 });
