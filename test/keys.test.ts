@@ -4,7 +4,7 @@ import { loadHasher, setHashForTesting } from '../src/hash.js';
 import { deriveKey, keyPrefix, sameBinaries } from '../src/key.js';
 
 const P = keyPrefix(0, undefined);
-const text = (...args: unknown[]): string => deriveKey(P, args)!.text;
+const text = (...args: unknown[]): string => deriveKey(P, args).text;
 
 beforeAll(() => loadHasher());
 afterEach(() => setHashForTesting());
@@ -67,11 +67,11 @@ describe('canonical key text', () => {
   });
 
   it('separates functions and keys through the prefix', () => {
-    expect(deriveKey(keyPrefix(0, undefined), [1])!.text).not.toBe(
-      deriveKey(keyPrefix(1, undefined), [1])!.text,
+    expect(deriveKey(keyPrefix(0, undefined), [1]).text).not.toBe(
+      deriveKey(keyPrefix(1, undefined), [1]).text,
     );
-    expect(deriveKey(keyPrefix(0, 'a'), [1])!.text).not.toBe(deriveKey(keyPrefix(0, 'b'), [1])!.text);
-    expect(deriveKey(keyPrefix(0, 'a'), [1])!.text).not.toBe(deriveKey(keyPrefix(0, undefined), [1])!.text);
+    expect(deriveKey(keyPrefix(0, 'a'), [1]).text).not.toBe(deriveKey(keyPrefix(0, 'b'), [1]).text);
+    expect(deriveKey(keyPrefix(0, 'a'), [1]).text).not.toBe(deriveKey(keyPrefix(0, undefined), [1]).text);
   });
 
   it('describes cycles and repeated references without recursing forever', () => {
@@ -84,7 +84,7 @@ describe('canonical key text', () => {
   });
 
   it('represents binary data by hash and keeps the data for verification', () => {
-    const k = deriveKey(P, [new Float64Array([1, 2, 3])])!;
+    const k = deriveKey(P, [new Float64Array([1, 2, 3])]);
     expect(k.text).toMatch(/A12:Float64Array24:[0-9a-f]+;/);
     expect(k.binaries).toHaveLength(1);
     expect(text(new Float64Array([1, 2, 3]))).not.toBe(text(new Float64Array([1, 2, 4])));
@@ -192,7 +192,7 @@ describe("a loader's key memo", () => {
     const { KeyMemo } = await import('../src/key-memo.js');
     const memo = new KeyMemo(64 * 1024);
     const big = 'x'.repeat(100_000);
-    expect(deriveKey(P, [big], memo)!.text).toBe(`${P}"${big}`);
+    expect(deriveKey(P, [big], memo).text).toBe(`${P}"${big}`);
     expect(memo.bytes).toBe(0);
     let most = 0;
     for (let i = 0; i < 10_000; i++) {
@@ -213,9 +213,9 @@ describe("a loader's key memo", () => {
       { a: { b: [1] }, c: 'd' },
       { a: -0 },
     ]) {
-      const plain = deriveKey(P, [arg])!.text;
-      expect(deriveKey(P, [arg], memo)!.text).toBe(plain);
-      expect(deriveKey(P, [{ ...arg }], memo)!.text).toBe(plain);
+      const plain = deriveKey(P, [arg]).text;
+      expect(deriveKey(P, [arg], memo).text).toBe(plain);
+      expect(deriveKey(P, [{ ...arg }], memo).text).toBe(plain);
     }
   });
 });
