@@ -86,6 +86,11 @@ export class PoolExecutor implements Executor {
   #inFlight = 0;
   #closed = false;
   readonly #onError: (error: Error) => void;
+  /**
+   * Threads being stopped (by thread id): the load balancer never hands them a task. An id
+   * leaves the set when its thread has exited, by which time Piscina has dropped the thread.
+   */
+  readonly #doomed = new Set<number>();
 
   constructor(settings: PoolSettings) {
     const { filename, execArgv } = workerLocation();
@@ -111,6 +116,15 @@ export class PoolExecutor implements Executor {
       workerData: setup,
       // Our own timing is exact and cheaper; Piscina's histograms are not needed.
       recordTiming: false,
+      // The one door through which a thread is stopped (see #stopThread): a thread marked for
+      // termination is never picked. With one task per thread, Piscina's default balancer
+      // picks the first idle thread; this does the same, skipping doomed ones.
+      loadBalancer: (_task, workers) => {
+        for (const worker of workers) {
+          if (worker.currentUsage === 0 && !this.#doomed.has(worker.id)) return worker;
+        }
+        return null;
+      },
     });
     // With no listener, an 'error' event (a thread crashing between runs) would throw in the host.
     this.#pool.on('error', (error: Error) => settings.onError(crashError(error)));
@@ -137,12 +151,27 @@ export class PoolExecutor implements Executor {
       this.#finish(run, { ok: false, error: reason, startedAt: undefined, finishedAt: now() });
       return;
     }
-    // Running: stop its thread. The run is still this thread's task, because Piscina gives a
-    // thread its next task only after it has processed this one's reply, on this thread, later.
+    // Running: stop its thread.
     run.stopReason = reason;
     const threadId = this.#slots.threadOf(run.slot);
+    if (threadId !== undefined) this.#stopThread(threadId);
+  }
+
+  /**
+   * Every stop of a thread goes through here. Terminating behind Piscina's back is safe only
+   * once Piscina can no longer hand the thread a task: the run may have replied already (its
+   * reply still on its way to this thread), and Piscina, on reading that reply, would give the
+   * thread its next task, which would then die with it (6 to 17 of 150 innocent runs failed in
+   * the issue's loop). So the thread is first marked doomed, which the load balancer respects,
+   * and only then terminated. Piscina sees the exit, fails whatever task the thread still had
+   * (only the stopped run, whose error is `stopReason`), drops the thread and starts another.
+   */
+  #stopThread(threadId: number): void {
     const worker = this.#pool.threads.find((w) => w.threadId === threadId);
-    worker?.terminate().catch(() => undefined);
+    if (!worker || this.#doomed.has(threadId)) return;
+    this.#doomed.add(threadId);
+    worker.once('exit', () => this.#doomed.delete(threadId));
+    worker.terminate().catch(() => undefined);
   }
 
   #finish(run: PendingRun, outcome: Outcome): void {
