@@ -10,7 +10,13 @@ import { threadId, workerData } from 'node:worker_threads';
 import { now } from '../src/clock.js';
 import { decode, encodeThrown, prepare, type Carried } from '../src/codec.js';
 import { OuterScopeError, UnsendableFunctionError } from '../src/errors.js';
-import type { FunctionRef, ResultMessage, TaskMessage, WorkerSetup } from '../src/protocol.js';
+import {
+  MAX_START_WAIT_MS,
+  type FunctionRef,
+  type ResultMessage,
+  type TaskMessage,
+  type WorkerSetup,
+} from '../src/protocol.js';
 import { claimStart, slotViews } from '../src/start-slots.js';
 
 type AnyFunction = (...args: unknown[]) => unknown;
@@ -98,7 +104,7 @@ const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 
 function startAt(notBefore: number): void {
   const wait = notBefore - now();
-  if (wait > 0) Atomics.wait(sleepCell, 0, 0, wait);
+  if (wait > 0) Atomics.wait(sleepCell, 0, 0, Math.min(wait, MAX_START_WAIT_MS));
 }
 
 /** A ReferenceError raised inside an inline function almost always means a captured variable. */
