@@ -232,6 +232,27 @@ const RESOURCE_LIMITS = [
   'stackSizeMb',
 ] as const;
 
+/**
+ * Smallest `resourceLimits` a thread can start with, measured with the built package on Node
+ * 20.20, 22.23 and 24.9 (a thread must start, run, be replaced after a crash, and run again):
+ *
+ * - `maxOldGenerationSizeMb`: threads start from 5 MB on Node 20 and from 7 MB on 22 and 24.
+ *   Below that they die while starting; at 1-2 MB Node 22 and 24 abort the whole process.
+ *   8 covers all three with a little room.
+ * - `stackSizeMb`: threads start from 0.3 MB; 0.25 overflows on the first run; 0.2 and below
+ *   kill the process (exit 6 on Node 20, SIGSEGV on 22 and 24). 1 MB is required because the
+ *   library itself walks values nested up to 2,000 levels (the codec's limit), which fails
+ *   below about 1 MB.
+ * - `maxYoungGenerationSizeMb`, `codeRangeSizeMb`: any positive value starts (V8 rounds small
+ *   values up), down to 0.1 measured.
+ */
+export const MIN_RESOURCE_LIMITS: Readonly<Record<(typeof RESOURCE_LIMITS)[number], number>> = {
+  maxOldGenerationSizeMb: 8,
+  stackSizeMb: 1,
+  maxYoungGenerationSizeMb: 0,
+  codeRangeSizeMb: 0,
+};
+
 export function resolveLoaderOptions(input: unknown): ResolvedLoaderOptions {
   const o = plainObject(input, 'options', 'createLoader() ');
   checkKnown(o, LOADER_OPTIONS, 'createLoader()');
@@ -253,7 +274,10 @@ export function resolveLoaderOptions(input: unknown): ResolvedLoaderOptions {
     resourceLimits = {};
     for (const name of RESOURCE_LIMITS) {
       if (limits[name] !== undefined)
-        resourceLimits[name] = number(`resourceLimits.${name}`, limits[name], { min: 0, exclusiveMin: true });
+        resourceLimits[name] = number(`resourceLimits.${name}`, limits[name], {
+          min: MIN_RESOURCE_LIMITS[name],
+          exclusiveMin: MIN_RESOURCE_LIMITS[name] === 0,
+        });
     }
   }
   if (o.onError !== undefined && typeof o.onError !== 'function')

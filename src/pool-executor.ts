@@ -8,11 +8,17 @@ import { Piscina } from 'piscina';
 import type { ResourceLimits } from 'node:worker_threads';
 import { now } from './clock.js';
 import { decode } from './codec.js';
-import { LoaderClosedError, QueueFullError, TimeoutError, WorkerCrashedError } from './errors.js';
+import {
+  LoaderClosedError,
+  QueueFullError,
+  TimeoutError,
+  WorkerCrashedError,
+  WorkerStartError,
+} from './errors.js';
 import type { Executor, Outcome, RunHandle, RunRequest } from './executor.js';
 import type { ResultMessage, TaskMessage, WorkerSetup } from './protocol.js';
 import { StartSlots, type SlotRef } from './start-slots.js';
-import { after, type Timer } from './timers.js';
+import { after, soon, type Timer } from './timers.js';
 
 export interface PoolSettings {
   threads: number;
@@ -47,6 +53,8 @@ class PendingRun implements RunHandle {
   stopReason: Error | undefined;
   /** Set once settled for the caller (or cancelled while still queued). */
   done = false;
+  /** Handed to a thread that died before the run started, and handed over again once. */
+  retried = false;
 
   constructor(executor: PoolExecutor, request: RunRequest, onSettle: (outcome: Outcome) => void) {
     this.#executor = executor;
@@ -72,7 +80,10 @@ class PendingRun implements RunHandle {
  * before it starts, the worker is told to skip it; after, its thread is terminated by id.
  */
 export class PoolExecutor implements Executor {
-  readonly #pool: Piscina<TaskMessage, ResultMessage>;
+  /** Replaced by a fresh pool when threads stop starting (see #checkStall). */
+  #pool: Piscina<TaskMessage, ResultMessage>;
+  readonly #settings: PoolSettings;
+  readonly #setup: WorkerSetup;
   readonly #slots: StartSlots;
   readonly #capacity: number;
   readonly #maxQueue: number;
@@ -80,8 +91,10 @@ export class PoolExecutor implements Executor {
   /** Runs not yet handed to Piscina, oldest first, from index #head on. */
   #queue: PendingRun[] = [];
   #head = 0;
-  /** Runs handed to Piscina and not yet settled by it. */
+  /** Runs handed to Piscina whose current hand-off has not settled. */
   readonly #handedOff = new Set<PendingRun>();
+  /** Start slots held by hand-offs Piscina has not settled (a re-handed run's old one included). */
+  #slotsHeld = 0;
   /** Runs submitted and not yet settled for the caller; bounded by threads + maxQueue. */
   #inFlight = 0;
   #closed = false;
@@ -91,16 +104,27 @@ export class PoolExecutor implements Executor {
    * leaves the set when its thread has exited, by which time Piscina has dropped the thread.
    */
   readonly #doomed = new Set<number>();
+  /** Pools replaced in a row with runs waiting and no run finishing in between (see #checkStall). */
+  #stalls = 0;
+  /** The last thread failure, the cause given to WorkerStartError. */
+  #lastLoss: unknown;
+  #stallCheckQueued = false;
 
   constructor(settings: PoolSettings) {
-    const { filename, execArgv } = workerLocation();
+    this.#settings = settings;
     this.#handOffLimit = settings.threads * 4;
     this.#slots = new StartSlots(this.#handOffLimit);
-    const setup: WorkerSetup = { slots: this.#slots.buffer, slotCount: this.#slots.count };
+    this.#setup = { slots: this.#slots.buffer, slotCount: this.#slots.count };
     this.#maxQueue = settings.maxQueue;
     this.#onError = settings.onError;
     this.#capacity = settings.threads + settings.maxQueue;
-    this.#pool = new Piscina({
+    this.#pool = this.#createPool();
+  }
+
+  #createPool(): Piscina<TaskMessage, ResultMessage> {
+    const settings = this.#settings;
+    const { filename, execArgv } = workerLocation();
+    const pool = new Piscina<TaskMessage, ResultMessage>({
       filename,
       execArgv,
       maxThreads: settings.threads,
@@ -113,7 +137,7 @@ export class PoolExecutor implements Executor {
       // 'sync' would freeze timers and I/O a user's function leaves running between runs.
       atomics: 'async',
       resourceLimits: settings.resourceLimits,
-      workerData: setup,
+      workerData: this.#setup,
       // Our own timing is exact and cheaper; Piscina's histograms are not needed.
       recordTiming: false,
       // The one door through which a thread is stopped (see #stopThread): a thread marked for
@@ -126,8 +150,14 @@ export class PoolExecutor implements Executor {
         return null;
       },
     });
-    // With no listener, an 'error' event (a thread crashing between runs) would throw in the host.
-    this.#pool.on('error', (error: Error) => settings.onError(crashError(error)));
+    // With no listener, an 'error' event (a thread crashing between runs, or while starting)
+    // would throw in the host.
+    pool.on('error', (error: Error) => {
+      if (pool !== this.#pool) return;
+      settings.onError(crashError(error));
+      this.#threadLost(error);
+    });
+    return pool;
   }
 
   submit(request: RunRequest, onSettle: (outcome: Outcome) => void): RunHandle {
@@ -182,7 +212,7 @@ export class PoolExecutor implements Executor {
   }
 
   #pump(): void {
-    while (this.#handedOff.size < this.#handOffLimit && this.#head < this.#queue.length) {
+    while (this.#slotsHeld < this.#handOffLimit && this.#head < this.#queue.length) {
       const run = this.#queue[this.#head++]!;
       if (!run.done) this.#handOff(run);
     }
@@ -199,7 +229,9 @@ export class PoolExecutor implements Executor {
   #handOff(run: PendingRun): void {
     const { request } = run;
     const slot = this.#slots.acquire();
+    const pool = this.#pool;
     run.slot = slot;
+    this.#slotsHeld++;
     this.#handedOff.add(run);
     let timer: Timer | undefined;
     // Optional fields only when set: every field is cloned twice per run.
@@ -221,19 +253,25 @@ export class PoolExecutor implements Executor {
     const settle = (outcome: Outcome | undefined): void => {
       timer?.cancel();
       this.#slots.release(slot);
-      this.#handedOff.delete(run);
-      try {
-        if (outcome)
-          this.#finish(run, run.stopReason ? { ...outcome, ok: false, error: run.stopReason } : outcome);
-      } catch (error) {
-        // Settling runs the coordinator's bookkeeping; a bug there must reach onError, not the host.
-        this.#onError(error instanceof Error ? error : new Error(String(error)));
+      this.#slotsHeld--;
+      // The run was handed over again (see #requeue): this hand-off only gives back its slot.
+      if (run.slot === slot) {
+        this.#handedOff.delete(run);
+        try {
+          if (outcome)
+            this.#finish(run, run.stopReason ? { ...outcome, ok: false, error: run.stopReason } : outcome);
+        } catch (error) {
+          // Settling runs the coordinator's bookkeeping; a bug there must reach onError, not the host.
+          this.#onError(error instanceof Error ? error : new Error(String(error)));
+        }
       }
       this.#pump();
     };
-    this.#pool.run(message).then(
+    pool.run(message).then(
       (result) => {
         if ('skipped' in result) return settle(undefined);
+        // A run ran: threads start.
+        this.#stalls = 0;
         const { arrivedAt, startedAt, finishedAt } = result;
         const payload = result.ok ? result.value : result.error;
         const value = result.encoded === true ? decode(payload) : payload;
@@ -244,10 +282,85 @@ export class PoolExecutor implements Executor {
         );
       },
       (error: unknown) => {
+        if (pool === this.#pool && !run.stopReason && run.slot === slot && this.#slots.cancelStart(slot)) {
+          // The thread died before the run started (while starting, or from an earlier run's
+          // leftovers): nothing of the run executed, so it is handed over again, once.
+          this.#threadLost(error);
+          if (!run.retried) {
+            run.retried = true;
+            this.#requeue([run]);
+          } else {
+            this.#finish(run, {
+              ok: false,
+              error: startError(error),
+              startedAt: undefined,
+              finishedAt: now(),
+            });
+          }
+          return settle(undefined);
+        }
         const startedAt = this.#slots.startedAt(slot);
         settle({ ok: false, error: run.stopReason ?? crashError(error), startedAt, finishedAt: now() });
       },
     );
+  }
+
+  /** Puts runs that never started back at the head of the queue, detached from their hand-off. */
+  #requeue(runs: PendingRun[]): void {
+    for (const run of runs) {
+      this.#handedOff.delete(run);
+      run.slot = undefined;
+    }
+    this.#queue.splice(this.#head, 0, ...runs);
+  }
+
+  /**
+   * A thread died. Piscina replaces a thread that dies while running, but not one that dies
+   * while starting (it stops replacing them for good): runs handed to it then wait in its queue
+   * for a thread that never comes, and every later call joins them. Checked once the current
+   * turn is over, when Piscina has dropped the thread and started any replacement.
+   */
+  #threadLost(error: unknown): void {
+    this.#lastLoss = error;
+    if (this.#stallCheckQueued) return;
+    this.#stallCheckQueued = true;
+    soon(() => {
+      this.#stallCheckQueued = false;
+      this.#checkStall();
+    });
+  }
+
+  /**
+   * No thread alive or starting while runs wait for one: the pool cannot proceed by itself. It
+   * is replaced by a fresh pool, so that threads are tried again. The first time the waiting
+   * runs go over to it; if it stalls too before any run finished, they fail with
+   * WorkerStartError rather than wait, and the next call tries again on another fresh pool.
+   */
+  #checkStall(): void {
+    if (this.#closed || this.#pool.threads.length > 0) return;
+    // Handed-off runs that have not started never will on this pool: take them back.
+    const waiting: PendingRun[] = [];
+    for (const run of this.#handedOff) {
+      if (run.slot && !run.stopReason && this.#slots.cancelStart(run.slot)) waiting.push(run);
+    }
+    const queued = this.#head < this.#queue.length;
+    if (waiting.length === 0 && !queued) return;
+    const old = this.#pool;
+    this.#pool = this.#createPool();
+    // Its queued tasks settle as 'Terminating worker thread'; their runs are detached by then.
+    this.#requeue(waiting);
+    old.destroy().catch(() => undefined);
+    if (this.#stalls++ > 0) {
+      const error = startError(this.#lastLoss);
+      for (let i = this.#head; i < this.#queue.length; i++) {
+        const run = this.#queue[i]!;
+        this.#finish(run, { ok: false, error, startedAt: undefined, finishedAt: now() });
+      }
+      this.#queue = [];
+      this.#head = 0;
+      return;
+    }
+    this.#pump();
   }
 
   async close(): Promise<void> {
@@ -271,6 +384,16 @@ export class PoolExecutor implements Executor {
 }
 
 /** Piscina reports thread failures as plain Errors; give them our class and the exit code. */
+/** Threads die before they can run anything. */
+function startError(cause: unknown): WorkerStartError {
+  const why = cause instanceof Error ? `: ${cause.message}` : '';
+  return new WorkerStartError(
+    `Worker threads exit while starting, before running anything${why}. If resourceLimits are set, raise them ` +
+      '(a thread needs about 8 MB of old generation and 0.5 MB of stack); the next call starts threads again.',
+    { cause },
+  );
+}
+
 function crashError(error: unknown): Error {
   if (error instanceof WorkerCrashedError) return error;
   const message = error instanceof Error ? error.message : String(error);

@@ -4,6 +4,7 @@ import {
   DEFAULT_MAX_ENTRIES,
   DEFAULT_POLL_INTERVAL,
   MAX_THREADS,
+  MIN_RESOURCE_LIMITS,
   resolveLoaderOptions,
   validateLoadOptions,
 } from '../src/options.js';
@@ -136,6 +137,43 @@ describe('createLoader() options', () => {
       1,
     );
     expect(unknown.message).toContain('Unknown resourceLimits option `resourceLimits.heap`');
+  });
+
+  it.each([
+    ['maxOldGenerationSizeMb', 4],
+    ['maxOldGenerationSizeMb', 7.9],
+    ['stackSizeMb', 0.1],
+    ['stackSizeMb', 0.5],
+    ['maxYoungGenerationSizeMb', 0],
+    ['codeRangeSizeMb', -1],
+  ] as const)(
+    'refuses resourceLimits.%s = %s, below what a thread needs to start, naming the minimum',
+    (name, value) => {
+      const error = refusal(
+        () => createLoader({ resourceLimits: { [name]: value } }),
+        `resourceLimits.${name}`,
+        value,
+      );
+      expect(error.message).toContain(`${MIN_RESOURCE_LIMITS[name]}`);
+    },
+  );
+
+  it('accepts the smallest resource limits that start a thread', () => {
+    expect(
+      resolveLoaderOptions({
+        resourceLimits: {
+          maxOldGenerationSizeMb: 8,
+          stackSizeMb: 1,
+          maxYoungGenerationSizeMb: 0.1,
+          codeRangeSizeMb: 0.1,
+        },
+      }).resourceLimits,
+    ).toEqual({
+      maxOldGenerationSizeMb: 8,
+      stackSizeMb: 1,
+      maxYoungGenerationSizeMb: 0.1,
+      codeRangeSizeMb: 0.1,
+    });
   });
 
   it('refuses minThreads above threads and unknown names', () => {

@@ -4,7 +4,10 @@
  * them pending. Real threads; the race loop's full 10,000 runs run when SOAK is set.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLoader, TimeoutError, type Loader } from '../src/index.js';
+import type { Outcome } from '../src/executor.js';
+import { createLoader, TimeoutError, WorkerStartError, type Loader } from '../src/index.js';
+import { resolveLoaderOptions } from '../src/options.js';
+import { PoolExecutor } from '../src/pool-executor.js';
 import { watchHostErrors } from './helpers.js';
 
 watchHostErrors();
@@ -74,4 +77,43 @@ describe('thread termination', () => {
     },
     process.env.SOAK ? 600_000 : 30_000,
   );
+});
+
+/** Submits a trivial run; resolves with its outcome, or with 'pending' if it has not settled within `ms`. */
+function settleWithin(executor: PoolExecutor, n: number, ms: number): Promise<Outcome | 'pending'> {
+  return Promise.race([
+    new Promise<Outcome>((resolve) =>
+      executor.submit({ fn: { kind: 'inline', source: '(n) => n' }, args: [n], encoded: false }, resolve),
+    ),
+    new Promise<'pending'>((resolve) => setTimeout(() => resolve('pending'), ms)),
+  ]);
+}
+
+describe('threads that cannot start', () => {
+  it('queued and later runs fail with WorkerStartError instead of pending; a later call tries again', async () => {
+    // 4 MiB of old generation is below what a thread needs to start on Node 20, 22 and 24 (the
+    // option validation refuses it, see options.test.ts): the executor is driven directly to
+    // prove the net under the validation, for threads that fail to start for any reason.
+    const lost: Error[] = [];
+    const executor = new PoolExecutor({
+      ...resolveLoaderOptions({ threads: 2 }),
+      resourceLimits: { maxOldGenerationSizeMb: 4 },
+      onError: (error) => lost.push(error),
+    });
+    try {
+      const first = await Promise.all([1, 2, 3, 4, 5].map((n) => settleWithin(executor, n, 15_000)));
+      for (const outcome of first) {
+        expect(outcome).not.toBe('pending');
+        expect(outcome).toMatchObject({ ok: false, startedAt: undefined });
+        expect((outcome as { error: unknown }).error).toBeInstanceOf(WorkerStartError);
+        expect((outcome as { error: unknown }).error).toMatchObject({ code: 'ERR_ASYNC_LOAD_WORKER_START' });
+      }
+      // A later call does not find a dead pool: it starts threads again (which fail again here).
+      const later = await settleWithin(executor, 6, 15_000);
+      expect(later).not.toBe('pending');
+      expect((later as { error: unknown }).error).toBeInstanceOf(WorkerStartError);
+    } finally {
+      await executor.close();
+    }
+  }, 60_000);
 });
