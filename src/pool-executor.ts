@@ -77,7 +77,7 @@ class PendingRun implements RunHandle {
  * Piscina's AbortSignal support: abortable tasks skip Piscina's fast queue, and with them the
  * dispatch suite measured 0.34x raw Piscina's rate (an AbortController per run and Piscina's
  * per-task worker scan for abortable tasks). Instead a run is cancelled through its start slot:
- * before it starts, the worker is told to skip it; after, its thread is terminated by id.
+ * before it starts, the worker is told to skip it; after, its thread is stopped (#stopThread).
  */
 export class PoolExecutor implements Executor {
   /** Replaced by a fresh pool when threads stop starting (see #checkStall). */
@@ -104,7 +104,7 @@ export class PoolExecutor implements Executor {
    * leaves the set when its thread has exited, by which time Piscina has dropped the thread.
    */
   readonly #doomed = new Set<number>();
-  /** Pools replaced in a row with runs waiting and no run finishing in between (see #checkStall). */
+  /** Pools replaced in a row with runs waiting and no run starting in between (see #checkStall). */
   #stalls = 0;
   /** The last thread failure, the cause given to WorkerStartError. */
   #lastLoss: unknown;
@@ -270,7 +270,7 @@ export class PoolExecutor implements Executor {
     pool.run(message).then(
       (result) => {
         if ('skipped' in result) return settle(undefined);
-        // A run ran: threads start.
+        // A run started on a thread: threads start.
         this.#stalls = 0;
         const { arrivedAt, startedAt, finishedAt } = result;
         const payload = result.ok ? result.value : result.error;
@@ -282,9 +282,17 @@ export class PoolExecutor implements Executor {
         );
       },
       (error: unknown) => {
-        if (pool === this.#pool && !run.stopReason && run.slot === slot && this.#slots.cancelStart(slot)) {
+        if (
+          pool === this.#pool &&
+          !run.done &&
+          !run.stopReason &&
+          run.slot === slot &&
+          this.#slots.cancelStart(slot)
+        ) {
           // The thread died before the run started (while starting, or from an earlier run's
-          // leftovers): nothing of the run executed, so it is handed over again, once.
+          // leftovers): nothing of the run executed, so it is handed over again, once. The
+          // thread's death belongs to no call: it goes to onError.
+          this.#onError(crashError(error));
           this.#threadLost(error);
           if (!run.retried) {
             run.retried = true;
@@ -300,6 +308,8 @@ export class PoolExecutor implements Executor {
           return settle(undefined);
         }
         const startedAt = this.#slots.startedAt(slot);
+        // A run started on a thread: threads start (a crash of a run is not a start failure).
+        if (startedAt !== undefined) this.#stalls = 0;
         settle({ ok: false, error: run.stopReason ?? crashError(error), startedAt, finishedAt: now() });
       },
     );
@@ -333,7 +343,7 @@ export class PoolExecutor implements Executor {
   /**
    * No thread alive or starting while runs wait for one: the pool cannot proceed by itself. It
    * is replaced by a fresh pool, so that threads are tried again. The first time the waiting
-   * runs go over to it; if it stalls too before any run finished, they fail with
+   * runs go over to it; if it stalls too before any run started, they fail with
    * WorkerStartError rather than wait, and the next call tries again on another fresh pool.
    */
   #checkStall(): void {
@@ -341,7 +351,7 @@ export class PoolExecutor implements Executor {
     // Handed-off runs that have not started never will on this pool: take them back.
     const waiting: PendingRun[] = [];
     for (const run of this.#handedOff) {
-      if (run.slot && !run.stopReason && this.#slots.cancelStart(run.slot)) waiting.push(run);
+      if (run.slot && !run.done && !run.stopReason && this.#slots.cancelStart(run.slot)) waiting.push(run);
     }
     const queued = this.#head < this.#queue.length;
     if (waiting.length === 0 && !queued) return;
@@ -383,17 +393,17 @@ export class PoolExecutor implements Executor {
   }
 }
 
-/** Piscina reports thread failures as plain Errors; give them our class and the exit code. */
 /** Threads die before they can run anything. */
 function startError(cause: unknown): WorkerStartError {
   const why = cause instanceof Error ? `: ${cause.message}` : '';
   return new WorkerStartError(
     `Worker threads exit while starting, before running anything${why}. If resourceLimits are set, raise them ` +
-      '(a thread needs about 8 MB of old generation and 0.5 MB of stack); the next call starts threads again.',
+      '(a thread needs at least 8 MB of old generation and 1 MB of stack); the next call starts threads again.',
     { cause },
   );
 }
 
+/** Piscina reports thread failures as plain Errors; give them our class and the exit code. */
 function crashError(error: unknown): Error {
   if (error instanceof WorkerCrashedError) return error;
   const message = error instanceof Error ? error.message : String(error);

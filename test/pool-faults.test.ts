@@ -75,8 +75,43 @@ describe('thread termination', () => {
       // The race was exercised: some racing runs did time out.
       expect(timeouts).toBeGreaterThan(0);
     },
-    process.env.SOAK ? 600_000 : 30_000,
+    // About 9 s on an idle 2-core machine (each timeout restarts a thread); room for a loaded one.
+    process.env.SOAK ? 600_000 : 60_000,
   );
+});
+
+describe('a thread that dies between runs', () => {
+  it('never fails a run that had not started on it: the run is handed to another thread', async () => {
+    const lost: Error[] = [];
+    const l = loader({ threads: 1, onError: (error) => lost.push(error) });
+    // Returns at once, leaving a timer that kills the thread right after: the next run, already
+    // handed to this thread, is lost with it before it starts.
+    const leaves = l.asyncLoad((_i: number) => {
+      setTimeout(() => {
+        throw new Error('stray');
+      }, 0);
+      return 'returned';
+    });
+    const innocent = l.asyncLoad((i: number) => i);
+    const neverStarted: unknown[] = [];
+    const failedOnce = (state: () => { startedAt?: number }) => (error: unknown) => {
+      // A run that started and then lost its thread is a matter of attribution (which run's
+      // fault it was), not of termination: here only runs that never started are counted.
+      if (state().startedAt === undefined) neverStarted.push(error);
+    };
+    for (let i = 0; i < 40; i++) {
+      const runs = [
+        leaves.wait(i).catch(failedOnce(() => leaves.state(i))),
+        ...[0, 1, 2].map((k) =>
+          innocent.wait(i * 10 + k).catch(failedOnce(() => innocent.state(i * 10 + k))),
+        ),
+      ];
+      await Promise.all(runs);
+    }
+    expect(neverStarted).toEqual([]);
+    // The threads did die: the stray errors reached onError.
+    expect(lost.length).toBeGreaterThan(0);
+  });
 });
 
 /** Submits a trivial run; resolves with its outcome, or with 'pending' if it has not settled within `ms`. */
