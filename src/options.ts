@@ -24,13 +24,14 @@ export interface LoadOptions {
   pollInterval?: number;
   /**
    * Milliseconds: re-run the entry this long after each run's actual start on a thread. A run
-   * longer than this is followed by the next as soon as it ends. Unset: no refresh.
+   * longer than this is followed by the next as soon as it ends. Unset: no refresh. Any
+   * length works (timers are chained past Node's 2^31-1 ms limit).
    * @default undefined
    */
   refreshEvery?: number;
   /**
    * Milliseconds from the run's actual start on a thread (not from queueing); then the thread is
-   * stopped and replaced, and the run fails with TimeoutError.
+   * stopped and replaced, and the run fails with TimeoutError. Any length works.
    * @default undefined (no timeout)
    */
   timeout?: number;
@@ -38,7 +39,7 @@ export interface LoadOptions {
 
 export interface LoaderOptions {
   /**
-   * Most worker threads the pool runs at once.
+   * Most worker threads the pool runs at once: 1 to 256 (MAX_THREADS, which says why).
    * @default os.availableParallelism()
    */
   threads?: number;
@@ -48,7 +49,8 @@ export interface LoaderOptions {
    */
   minThreads?: number;
   /**
-   * Milliseconds an idle thread above `minThreads` lives before it exits.
+   * Milliseconds an idle thread above `minThreads` lives before it exits: at most 2^31-1
+   * (Piscina sets this timer itself, unchained), or Infinity to keep idle threads.
    * @default 60_000
    */
   idleTimeout?: number;
@@ -57,7 +59,12 @@ export interface LoaderOptions {
    * @default Infinity
    */
   maxQueue?: number;
-  /** Heap and stack limits of each thread (Node's `ResourceLimits`). @default Node's defaults */
+  /**
+   * Heap and stack limits of each thread (Node's `ResourceLimits`). Values too small for a
+   * thread to start are refused: `maxOldGenerationSizeMb` >= 8, `stackSizeMb` >= 1 (see
+   * MIN_RESOURCE_LIMITS for the measurements).
+   * @default Node's defaults
+   */
   resourceLimits?: ResourceLimits;
   /**
    * Most entries kept; past it the least recently read settled entry is forgotten (never a
@@ -67,7 +74,7 @@ export interface LoaderOptions {
   maxEntries?: number;
   /**
    * Milliseconds an entry nobody reads (calls, state(), wait()) is kept; then it is forgotten
-   * and its refresh stops.
+   * and its refresh stops. Any length works.
    * @default Infinity
    */
   ttl?: number;
@@ -111,7 +118,7 @@ export const DEFAULT_MAX_ENTRIES = 1_000;
 export const MAX_THREADS = 256;
 
 /** Quotes a received value for a message: `"100"` (string), `-1` (number). */
-export function show(value: unknown): string {
+function show(value: unknown): string {
   let text: string;
   try {
     text =
