@@ -39,7 +39,7 @@ export interface LoadOptions {
 
 export interface LoaderOptions {
   /**
-   * Most worker threads the pool runs at once: 1 to 256 (MAX_THREADS, which says why).
+   * Most worker threads the pool runs at once: 1 to 256 (each costs about 9 MiB, all start at once).
    * @default os.availableParallelism()
    */
   threads?: number;
@@ -62,7 +62,7 @@ export interface LoaderOptions {
   /**
    * Heap and stack limits of each thread (Node's `ResourceLimits`). Values too small for a
    * thread to start are refused: `maxOldGenerationSizeMb` >= 8, `stackSizeMb` >= 1 (see
-   * MIN_RESOURCE_LIMITS for the measurements).
+   * the README for the measurements on Node 20, 22 and 24).
    * @default Node's defaults
    */
   resourceLimits?: ResourceLimits;
