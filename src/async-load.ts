@@ -5,7 +5,7 @@
 
 import type { LoadState, UpdateEvent } from './entry.js';
 import type { Coordinator } from './loader.js';
-import { validateLoadOptions, type LoadOptions } from './options.js';
+import { checkListener, validateLoadOptions, type LoadOptions } from './options.js';
 import { isModuleTask, toFunctionRef, type ModuleTask } from './task-function.js';
 
 export interface AsyncLoaded<A extends unknown[], R> {
@@ -60,7 +60,9 @@ function wrap(
   loaded.wait = (...args: unknown[]) => core.wait(registration, args);
   loaded.refresh = (...args: unknown[]) => core.refresh(registration, args);
   loaded.clear = (...args: unknown[]) => core.clear(registration, args.length === 0 ? undefined : args);
-  loaded.subscribe = (listener: (events: UpdateEvent<unknown>[]) => void) =>
-    core.subscribe(registration.listeners, listener);
+  loaded.subscribe = (listener: (events: UpdateEvent<unknown>[]) => void) => {
+    checkListener(listener);
+    return core.subscribe(registration.listeners, listener);
+  };
   return loaded;
 }

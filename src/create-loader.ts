@@ -7,7 +7,13 @@ import { makeAsyncLoad, type AsyncLoad } from './async-load.js';
 import type { UpdateEvent } from './entry.js';
 import { LoaderClosedError } from './errors.js';
 import { Coordinator } from './loader.js';
-import { resolveLoaderOptions, type LoaderOptions, type ResolvedLoaderOptions } from './options.js';
+import {
+  checkKey,
+  checkListener,
+  resolveLoaderOptions,
+  type LoaderOptions,
+  type ResolvedLoaderOptions,
+} from './options.js';
 import { PoolExecutor } from './pool-executor.js';
 
 export interface Loader {
@@ -46,12 +52,12 @@ class LoaderImpl implements Loader {
   }
 
   get(key: string): unknown {
-    if (typeof key !== 'string')
-      throw new TypeError(`Expected \`key\` to be a string, got \`${String(key)}\` (${typeof key}).`);
+    checkKey(key);
     return this.#core?.get(key);
   }
 
   subscribe(listener: (events: UpdateEvent<unknown>[]) => void): () => void {
+    checkListener(listener);
     const core = this.#coordinator();
     return core.subscribe(core.loaderListeners, listener);
   }

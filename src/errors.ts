@@ -14,7 +14,9 @@ export type AsyncLoadErrorCode =
   | 'ERR_ASYNC_LOAD_CLOSED'
   | 'ERR_ASYNC_LOAD_UNSENDABLE_FUNCTION'
   | 'ERR_ASYNC_LOAD_OUTER_SCOPE'
-  | 'ERR_ASYNC_LOAD_CANCELLED';
+  | 'ERR_ASYNC_LOAD_CANCELLED'
+  | 'ERR_ASYNC_LOAD_INVALID_OPTION'
+  | 'ERR_ASYNC_LOAD_WORKER_START';
 
 export class AsyncLoadError extends Error {
   readonly code: AsyncLoadErrorCode;
@@ -112,6 +114,38 @@ export class OuterScopeError extends AsyncLoadError {
 export class CancelledError extends AsyncLoadError {
   constructor(why: string) {
     super('ERR_ASYNC_LOAD_CANCELLED', `The run was cancelled: ${why}.`);
+  }
+}
+
+/**
+ * An option or argument of the library's own API was refused (asyncLoad(), createLoader(),
+ * moduleTask(), subscribe(), loader.get()). Thrown synchronously, before anything starts.
+ *
+ * One class with one code rather than TypeError/RangeError: callers branch on `code` like
+ * every other library failure, and `option`/`value` say what to fix without parsing text.
+ * (It cannot be both an AsyncLoadError and a built-in TypeError: a class has one parent.)
+ */
+export class OptionError extends AsyncLoadError {
+  /** The option or argument, as written in the docs: `timeout`, `resourceLimits.stackSizeMb`, `listener`. */
+  readonly option: string;
+  /** What was received. */
+  readonly value: unknown;
+
+  constructor(option: string, value: unknown, message: string) {
+    super('ERR_ASYNC_LOAD_INVALID_OPTION', message);
+    this.option = option;
+    this.value = value;
+  }
+}
+
+/**
+ * Worker threads exit while starting (before they can run anything), typically because
+ * `resourceLimits` leave them too little memory. Queued and later runs fail with this instead of
+ * waiting for a thread that never comes; the pool starts threads again on the next call.
+ */
+export class WorkerStartError extends AsyncLoadError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_ASYNC_LOAD_WORKER_START', message, options);
   }
 }
 

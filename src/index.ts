@@ -5,12 +5,14 @@ export {
   AsyncLoadError,
   CancelledError,
   LoaderClosedError,
+  OptionError,
   OuterScopeError,
   QueueFullError,
   TimeoutError,
   UnsendableFunctionError,
   UnsendableValueError,
   WorkerCrashedError,
+  WorkerStartError,
 } from './errors.js';
 
 export type { AsyncLoad, AsyncLoaded, Loadable } from './async-load.js';

@@ -5,6 +5,8 @@
 
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
+import { OptionError } from './errors.js';
+import { MAX_TIMER_MS } from './timers.js';
 
 export interface LoadOptions {
   /**
@@ -22,13 +24,14 @@ export interface LoadOptions {
   pollInterval?: number;
   /**
    * Milliseconds: re-run the entry this long after each run's actual start on a thread. A run
-   * longer than this is followed by the next as soon as it ends. Unset: no refresh.
+   * longer than this is followed by the next as soon as it ends. Unset: no refresh. Any
+   * length works (timers are chained past Node's 2^31-1 ms limit).
    * @default undefined
    */
   refreshEvery?: number;
   /**
    * Milliseconds from the run's actual start on a thread (not from queueing); then the thread is
-   * stopped and replaced, and the run fails with TimeoutError.
+   * stopped and replaced, and the run fails with TimeoutError. Any length works.
    * @default undefined (no timeout)
    */
   timeout?: number;
@@ -36,7 +39,7 @@ export interface LoadOptions {
 
 export interface LoaderOptions {
   /**
-   * Most worker threads the pool runs at once.
+   * Most worker threads the pool runs at once: 1 to 256 (each costs about 9 MiB, all start at once).
    * @default os.availableParallelism()
    */
   threads?: number;
@@ -46,7 +49,8 @@ export interface LoaderOptions {
    */
   minThreads?: number;
   /**
-   * Milliseconds an idle thread above `minThreads` lives before it exits.
+   * Milliseconds an idle thread above `minThreads` lives before it exits: at most 2^31-1
+   * (Piscina sets this timer itself, unchained), or Infinity to keep idle threads.
    * @default 60_000
    */
   idleTimeout?: number;
@@ -55,7 +59,12 @@ export interface LoaderOptions {
    * @default Infinity
    */
   maxQueue?: number;
-  /** Heap and stack limits of each thread (Node's `ResourceLimits`). @default Node's defaults */
+  /**
+   * Heap and stack limits of each thread (Node's `ResourceLimits`). Values too small for a
+   * thread to start are refused: `maxOldGenerationSizeMb` >= 8, `stackSizeMb` >= 1 (see
+   * the README for the measurements on Node 20, 22 and 24).
+   * @default Node's defaults
+   */
   resourceLimits?: ResourceLimits;
   /**
    * Most entries kept; past it the least recently read settled entry is forgotten (never a
@@ -65,7 +74,7 @@ export interface LoaderOptions {
   maxEntries?: number;
   /**
    * Milliseconds an entry nobody reads (calls, state(), wait()) is kept; then it is forgotten
-   * and its refresh stops.
+   * and its refresh stops. Any length works.
    * @default Infinity
    */
   ttl?: number;
@@ -99,6 +108,16 @@ export interface ResolvedLoaderOptions {
 export const DEFAULT_POLL_INTERVAL = 10;
 export const DEFAULT_MAX_ENTRIES = 1_000;
 
+/**
+ * Most threads a loader may have. Every thread is a V8 isolate of about 9 MiB before it runs
+ * anything, and the pool starts `minThreads` (by default all of them) at once: 256 threads are
+ * about 2.2 GiB of memory, more threads than the largest common machines have cores (CPU-bound
+ * runs gain nothing past the core count), and a typo such as `threads: 10_000` is refused
+ * instead of taking the host's memory.
+ */
+export const MAX_THREADS = 256;
+
+/** Quotes a received value for a message: `"100"` (string), `-1` (number). */
 function show(value: unknown): string {
   let text: string;
   try {
@@ -114,48 +133,83 @@ function show(value: unknown): string {
   return `\`${text}\` (${value === null ? 'null' : typeof value})`;
 }
 
-function checkKnown(options: object, known: readonly string[], where: string): void {
+/** The error for a refused option or argument; the message names it and quotes what was received. */
+export function invalid(option: string, value: unknown, expected: string): OptionError {
+  return new OptionError(option, value, `Expected \`${option}\` to be ${expected}, got ${show(value)}.`);
+}
+
+function checkKnown(
+  options: Record<string, unknown>,
+  known: readonly string[],
+  where: string,
+  prefix = '',
+): void {
   for (const name of Object.keys(options)) {
     if (!known.includes(name)) {
-      throw new TypeError(`Unknown ${where} option \`${name}\`; expected one of: ${known.join(', ')}.`);
+      throw new OptionError(
+        prefix + name,
+        options[name],
+        `Unknown ${where} option \`${prefix}${name}\`; expected one of: ${known.join(', ')}.`,
+      );
     }
   }
 }
 
-function number(
-  name: string,
-  value: unknown,
-  rule: { min: number; exclusiveMin?: boolean; integer?: boolean; infinity?: boolean },
-): number {
-  const what = `${rule.integer ? 'an integer' : 'a number'} ${rule.exclusiveMin ? '>' : '>='} ${rule.min}${rule.infinity ? ' (or Infinity)' : ''}`;
-  if (typeof value !== 'number')
-    throw new TypeError(`Expected \`${name}\` to be ${what}, got ${show(value)}.`);
+interface NumberRule {
+  min: number;
+  exclusiveMin?: boolean;
+  /** Inclusive upper bound, and why it exists (shown in the message). */
+  max?: { value: number; why: string };
+  integer?: boolean;
+  infinity?: boolean;
+}
+
+function number(name: string, value: unknown, rule: NumberRule): number {
+  const what =
+    `${rule.integer ? 'an integer' : 'a number'} ${rule.exclusiveMin ? '>' : '>='} ${rule.min}` +
+    (rule.max ? ` and <= ${rule.max.value} (${rule.max.why})` : '') +
+    (rule.infinity ? ' (or Infinity)' : '');
   const ok =
+    typeof value === 'number' &&
     !Number.isNaN(value) &&
     (value === Infinity ? rule.infinity === true : Number.isFinite(value)) &&
     (rule.exclusiveMin ? value > rule.min : value >= rule.min) &&
+    (!rule.max || value === Infinity || value <= rule.max.value) &&
     (!rule.integer || value === Infinity || Number.isInteger(value));
-  if (!ok) throw new RangeError(`Expected \`${name}\` to be ${what}, got ${show(value)}.`);
+  if (!ok) throw invalid(name, value, what);
   return value;
 }
 
-function plainObject(value: unknown, where: string): Record<string, unknown> {
+function plainObject(value: unknown, option: string, where: string): Record<string, unknown> {
   if (value === undefined) return {};
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TypeError(`Expected ${where} options to be an object, got ${show(value)}.`);
+    throw new OptionError(
+      option,
+      value,
+      `Expected ${where}\`${option}\` to be an object, got ${show(value)}.`,
+    );
   }
   return value as Record<string, unknown>;
+}
+
+/** `subscribe(listener)`: refused at once, not when the first batch is delivered. */
+export function checkListener(listener: unknown): void {
+  if (typeof listener !== 'function') throw invalid('listener', listener, 'a function');
+}
+
+/** `loader.get(key)`. */
+export function checkKey(key: unknown): void {
+  if (typeof key !== 'string') throw invalid('key', key, 'a string');
 }
 
 const LOAD_OPTIONS = ['key', 'pollInterval', 'refreshEvery', 'timeout'] as const;
 
 export function validateLoadOptions(input: unknown): LoadOptions {
-  const o = plainObject(input, 'asyncLoad()');
+  const o = plainObject(input, 'options', 'asyncLoad() ');
   checkKnown(o, LOAD_OPTIONS, 'asyncLoad()');
   const out: LoadOptions = {};
   if (o.key !== undefined) {
-    if (typeof o.key !== 'string')
-      throw new TypeError(`Expected \`key\` to be a string, got ${show(o.key)}.`);
+    if (typeof o.key !== 'string') throw invalid('key', o.key, 'a string');
     out.key = o.key;
   }
   if (o.pollInterval !== undefined) out.pollInterval = number('pollInterval', o.pollInterval, { min: 0 });
@@ -185,38 +239,71 @@ const RESOURCE_LIMITS = [
   'stackSizeMb',
 ] as const;
 
+/**
+ * Smallest `resourceLimits` a thread can start with, measured with the built package on Node
+ * 20.20, 22.23 and 24.9 (a thread must start, run, be replaced after a crash, and run again):
+ *
+ * - `maxOldGenerationSizeMb`: threads start from 5 MB on Node 20 and from 7 MB on 22 and 24.
+ *   Below that they die while starting; at 1-2 MB Node 22 and 24 abort the whole process.
+ *   8 covers all three with a little room.
+ * - `stackSizeMb`: threads start from 0.3 MB; 0.25 overflows on the first run; 0.2 and below
+ *   kill the process (exit 6 on Node 20, SIGSEGV on 22 and 24). 1 MB is required because the
+ *   library itself walks values nested up to 2,000 levels (the codec's limit), which fails
+ *   below about 1 MB.
+ * - `maxYoungGenerationSizeMb`, `codeRangeSizeMb`: any positive value starts (V8 rounds small
+ *   values up), down to 0.1 measured.
+ */
+export const MIN_RESOURCE_LIMITS: Readonly<Record<(typeof RESOURCE_LIMITS)[number], number>> = {
+  maxOldGenerationSizeMb: 8,
+  stackSizeMb: 1,
+  maxYoungGenerationSizeMb: 0,
+  codeRangeSizeMb: 0,
+};
+
 export function resolveLoaderOptions(input: unknown): ResolvedLoaderOptions {
-  const o = plainObject(input, 'createLoader()');
+  const o = plainObject(input, 'options', 'createLoader() ');
   checkKnown(o, LOADER_OPTIONS, 'createLoader()');
   const threads =
     o.threads === undefined
       ? Math.max(1, availableParallelism())
-      : number('threads', o.threads, { min: 1, integer: true });
+      : number('threads', o.threads, {
+          min: 1,
+          integer: true,
+          max: { value: MAX_THREADS, why: 'about 9 MiB of memory per thread, all started at once' },
+        });
   const minThreads =
     o.minThreads === undefined ? threads : number('minThreads', o.minThreads, { min: 0, integer: true });
-  if (minThreads > threads) {
-    throw new RangeError(
-      `Expected \`minThreads\` to be at most \`threads\` (${threads}), got ${show(minThreads)}.`,
-    );
-  }
+  if (minThreads > threads) throw invalid('minThreads', minThreads, `at most \`threads\` (${threads})`);
   let resourceLimits: ResourceLimits | undefined;
   if (o.resourceLimits !== undefined) {
-    const limits = plainObject(o.resourceLimits, '`resourceLimits`');
-    checkKnown(limits, RESOURCE_LIMITS, 'resourceLimits');
+    const limits = plainObject(o.resourceLimits, 'resourceLimits', '');
+    checkKnown(limits, RESOURCE_LIMITS, 'resourceLimits', 'resourceLimits.');
     resourceLimits = {};
     for (const name of RESOURCE_LIMITS) {
       if (limits[name] !== undefined)
-        resourceLimits[name] = number(`resourceLimits.${name}`, limits[name], { min: 0, exclusiveMin: true });
+        resourceLimits[name] = number(`resourceLimits.${name}`, limits[name], {
+          min: MIN_RESOURCE_LIMITS[name],
+          exclusiveMin: MIN_RESOURCE_LIMITS[name] === 0,
+        });
     }
   }
-  if (o.onError !== undefined && typeof o.onError !== 'function') {
-    throw new TypeError(`Expected \`onError\` to be a function, got ${show(o.onError)}.`);
-  }
+  if (o.onError !== undefined && typeof o.onError !== 'function')
+    throw invalid('onError', o.onError, 'a function');
   return {
     threads,
     minThreads,
     idleTimeout:
-      o.idleTimeout === undefined ? 60_000 : number('idleTimeout', o.idleTimeout, { min: 0, infinity: true }),
+      o.idleTimeout === undefined
+        ? 60_000
+        : number('idleTimeout', o.idleTimeout, {
+            min: 0,
+            infinity: true,
+            // Piscina sets this timer itself, unchained: a longer one would fire after 1 ms.
+            max: {
+              value: MAX_TIMER_MS,
+              why: "Node's longest timer, about 24.8 days; Infinity keeps idle threads",
+            },
+          }),
     maxQueue:
       o.maxQueue === undefined
         ? Infinity

@@ -8,12 +8,18 @@ import { Piscina } from 'piscina';
 import type { ResourceLimits } from 'node:worker_threads';
 import { now } from './clock.js';
 import { decode } from './codec.js';
-import { LoaderClosedError, QueueFullError, TimeoutError, WorkerCrashedError } from './errors.js';
+import {
+  LoaderClosedError,
+  QueueFullError,
+  TimeoutError,
+  WorkerCrashedError,
+  WorkerStartError,
+} from './errors.js';
 import type { Executor, Outcome, RunHandle, RunRequest } from './executor.js';
 import type { ResultMessage, TaskMessage, WorkerSetup } from './protocol.js';
 import { StartSlots, type SlotRef } from './start-slots.js';
 import { StrayReports } from './stray-reports.js';
-import { after, type Timer } from './timers.js';
+import { after, soon, type Timer } from './timers.js';
 
 export interface PoolSettings {
   threads: number;
@@ -48,6 +54,8 @@ class PendingRun implements RunHandle {
   stopReason: Error | undefined;
   /** Set once settled for the caller (or cancelled while still queued). */
   done = false;
+  /** Handed to a thread that died before the run started, and handed over again once. */
+  retried = false;
 
   constructor(executor: PoolExecutor, request: RunRequest, onSettle: (outcome: Outcome) => void) {
     this.#executor = executor;
@@ -70,10 +78,13 @@ class PendingRun implements RunHandle {
  * Piscina's AbortSignal support: abortable tasks skip Piscina's fast queue, and with them the
  * dispatch suite measured 0.34x raw Piscina's rate (an AbortController per run and Piscina's
  * per-task worker scan for abortable tasks). Instead a run is cancelled through its start slot:
- * before it starts, the worker is told to skip it; after, its thread is terminated by id.
+ * before it starts, the worker is told to skip it; after, its thread is stopped (#stopThread).
  */
 export class PoolExecutor implements Executor {
-  readonly #pool: Piscina<TaskMessage, ResultMessage>;
+  /** Replaced by a fresh pool when threads stop starting (see #checkStall). */
+  #pool: Piscina<TaskMessage, ResultMessage>;
+  readonly #settings: PoolSettings;
+  readonly #setup: WorkerSetup;
   readonly #slots: StartSlots;
   readonly #capacity: number;
   readonly #maxQueue: number;
@@ -81,21 +92,33 @@ export class PoolExecutor implements Executor {
   /** Runs not yet handed to Piscina, oldest first, from index #head on. */
   #queue: PendingRun[] = [];
   #head = 0;
-  /** Runs handed to Piscina and not yet settled by it. */
+  /** Runs handed to Piscina whose current hand-off has not settled. */
   readonly #handedOff = new Set<PendingRun>();
+  /** Start slots held by hand-offs Piscina has not settled (a re-handed run's old one included). */
+  #slotsHeld = 0;
   /** Runs submitted and not yet settled for the caller; bounded by threads + maxQueue. */
   #inFlight = 0;
   #closed = false;
   readonly #onError: (error: Error) => void;
   /** Errors the threads could not charge to a run in flight. */
   readonly #strays: StrayReports;
+  /**
+   * Threads being stopped (by thread id): the load balancer never hands them a task. An id
+   * leaves the set when its thread has exited, by which time Piscina has dropped the thread.
+   */
+  readonly #doomed = new Set<number>();
+  /** Pools replaced in a row with runs waiting and no run starting in between (see #checkStall). */
+  #stalls = 0;
+  /** The last thread failure, the cause given to WorkerStartError. */
+  #lastLoss: unknown;
+  #stallCheckQueued = false;
 
   constructor(settings: PoolSettings) {
-    const { filename, execArgv } = workerLocation();
+    this.#settings = settings;
     this.#handOffLimit = settings.threads * 4;
     this.#slots = new StartSlots(this.#handOffLimit);
     this.#strays = new StrayReports(settings.onError);
-    const setup: WorkerSetup = {
+    this.#setup = {
       slots: this.#slots.buffer,
       slotCount: this.#slots.count,
       strays: this.#strays.name,
@@ -103,7 +126,13 @@ export class PoolExecutor implements Executor {
     this.#maxQueue = settings.maxQueue;
     this.#onError = settings.onError;
     this.#capacity = settings.threads + settings.maxQueue;
-    this.#pool = new Piscina({
+    this.#pool = this.#createPool();
+  }
+
+  #createPool(): Piscina<TaskMessage, ResultMessage> {
+    const settings = this.#settings;
+    const { filename, execArgv } = workerLocation();
+    const pool = new Piscina<TaskMessage, ResultMessage>({
       filename,
       execArgv,
       maxThreads: settings.threads,
@@ -116,16 +145,29 @@ export class PoolExecutor implements Executor {
       // 'sync' would freeze timers and I/O a user's function leaves running between runs.
       atomics: 'async',
       resourceLimits: settings.resourceLimits,
-      workerData: setup,
+      workerData: this.#setup,
       // Our own timing is exact and cheaper; Piscina's histograms are not needed.
       recordTiming: false,
+      // The one door through which a thread is stopped (see #stopThread): a thread marked for
+      // termination is never picked. With one task per thread, Piscina's default balancer
+      // picks the first idle thread; this does the same, skipping doomed ones.
+      loadBalancer: (_task, workers) => {
+        for (const worker of workers) {
+          if (worker.currentUsage === 0 && !this.#doomed.has(worker.id)) return worker;
+        }
+        return null;
+      },
     });
-    // With no listener, an 'error' event (a thread crashing between runs) would throw in the host.
-    // Once closing, the pool belongs to no run: replies that raced close() reach Piscina after it
-    // dropped their tasks ("Unexpected message from Worker"), which is not worth an onError.
-    this.#pool.on('error', (error: Error) => {
-      if (!this.#closed) settings.onError(crashError(error));
+    // With no listener, an 'error' event (a thread crashing between runs, or while starting)
+    // would throw in the host. Once closing, the pool belongs to no run: replies that raced
+    // close() reach Piscina after it dropped their tasks ("Unexpected message from Worker"),
+    // which is not worth an onError.
+    pool.on('error', (error: Error) => {
+      if (pool !== this.#pool || this.#closed) return;
+      settings.onError(crashError(error));
+      this.#threadLost(error);
     });
+    return pool;
   }
 
   submit(request: RunRequest, onSettle: (outcome: Outcome) => void): RunHandle {
@@ -149,12 +191,27 @@ export class PoolExecutor implements Executor {
       this.#finish(run, { ok: false, error: reason, startedAt: undefined, finishedAt: now() });
       return;
     }
-    // Running: stop its thread. The run is still this thread's task, because Piscina gives a
-    // thread its next task only after it has processed this one's reply, on this thread, later.
+    // Running: stop its thread.
     run.stopReason = reason;
     const threadId = this.#slots.threadOf(run.slot);
+    if (threadId !== undefined) this.#stopThread(threadId);
+  }
+
+  /**
+   * Every stop of a thread goes through here. Terminating behind Piscina's back is safe only
+   * once Piscina can no longer hand the thread a task: the run may have replied already (its
+   * reply still on its way to this thread), and Piscina, on reading that reply, would give the
+   * thread its next task, which would then die with it (6 to 17 of 150 innocent runs failed in
+   * the issue's loop). So the thread is first marked doomed, which the load balancer respects,
+   * and only then terminated. Piscina sees the exit, fails whatever task the thread still had
+   * (only the stopped run, whose error is `stopReason`), drops the thread and starts another.
+   */
+  #stopThread(threadId: number): void {
     const worker = this.#pool.threads.find((w) => w.threadId === threadId);
-    worker?.terminate().catch(() => undefined);
+    if (!worker || this.#doomed.has(threadId)) return;
+    this.#doomed.add(threadId);
+    worker.once('exit', () => this.#doomed.delete(threadId));
+    worker.terminate().catch(() => undefined);
   }
 
   #finish(run: PendingRun, outcome: Outcome): void {
@@ -165,7 +222,7 @@ export class PoolExecutor implements Executor {
   }
 
   #pump(): void {
-    while (this.#handedOff.size < this.#handOffLimit && this.#head < this.#queue.length) {
+    while (this.#slotsHeld < this.#handOffLimit && this.#head < this.#queue.length) {
       const run = this.#queue[this.#head++]!;
       if (!run.done) this.#handOff(run);
     }
@@ -182,7 +239,9 @@ export class PoolExecutor implements Executor {
   #handOff(run: PendingRun): void {
     const { request } = run;
     const slot = this.#slots.acquire();
+    const pool = this.#pool;
     run.slot = slot;
+    this.#slotsHeld++;
     this.#handedOff.add(run);
     let timer: Timer | undefined;
     // Optional fields only when set: every field is cloned twice per run.
@@ -204,19 +263,25 @@ export class PoolExecutor implements Executor {
     const settle = (outcome: Outcome | undefined): void => {
       timer?.cancel();
       this.#slots.release(slot);
-      this.#handedOff.delete(run);
-      try {
-        if (outcome)
-          this.#finish(run, run.stopReason ? { ...outcome, ok: false, error: run.stopReason } : outcome);
-      } catch (error) {
-        // Settling runs the coordinator's bookkeeping; a bug there must reach onError, not the host.
-        this.#onError(error instanceof Error ? error : new Error(String(error)));
+      this.#slotsHeld--;
+      // The run was handed over again (see #requeue): this hand-off only gives back its slot.
+      if (run.slot === slot) {
+        this.#handedOff.delete(run);
+        try {
+          if (outcome)
+            this.#finish(run, run.stopReason ? { ...outcome, ok: false, error: run.stopReason } : outcome);
+        } catch (error) {
+          // Settling runs the coordinator's bookkeeping; a bug there must reach onError, not the host.
+          this.#onError(error instanceof Error ? error : new Error(String(error)));
+        }
       }
       this.#pump();
     };
-    this.#pool.run(message).then(
+    pool.run(message).then(
       (result) => {
         if ('skipped' in result) return settle(undefined);
+        // A run started on a thread: threads start.
+        this.#stalls = 0;
         const { arrivedAt, startedAt, finishedAt } = result;
         const payload = result.ok ? result.value : result.error;
         const value = result.encoded === true ? decode(payload) : payload;
@@ -227,10 +292,95 @@ export class PoolExecutor implements Executor {
         );
       },
       (error: unknown) => {
+        if (
+          pool === this.#pool &&
+          !run.done &&
+          !run.stopReason &&
+          run.slot === slot &&
+          this.#slots.cancelStart(slot)
+        ) {
+          // The thread died before the run started (while starting, or from an earlier run's
+          // leftovers): nothing of the run executed, so it is handed over again, once. The
+          // thread's death belongs to no call: it goes to onError.
+          this.#onError(crashError(error));
+          this.#threadLost(error);
+          if (!run.retried) {
+            run.retried = true;
+            this.#requeue([run]);
+          } else {
+            this.#finish(run, {
+              ok: false,
+              error: startError(error),
+              startedAt: undefined,
+              finishedAt: now(),
+            });
+          }
+          return settle(undefined);
+        }
         const startedAt = this.#slots.startedAt(slot);
+        // A run started on a thread: threads start (a crash of a run is not a start failure).
+        if (startedAt !== undefined) this.#stalls = 0;
         settle({ ok: false, error: run.stopReason ?? crashError(error), startedAt, finishedAt: now() });
       },
     );
+  }
+
+  /** Puts runs that never started back at the head of the queue, detached from their hand-off. */
+  #requeue(runs: PendingRun[]): void {
+    for (const run of runs) {
+      this.#handedOff.delete(run);
+      run.slot = undefined;
+    }
+    this.#queue.splice(this.#head, 0, ...runs);
+  }
+
+  /**
+   * A thread died. Piscina replaces a thread that dies while running, but not one that dies
+   * while starting (it stops replacing them for good): runs handed to it then wait in its queue
+   * for a thread that never comes, and every later call joins them. Checked once the current
+   * turn is over, when Piscina has dropped the thread and started any replacement.
+   */
+  #threadLost(error: unknown): void {
+    this.#lastLoss = error;
+    if (this.#stallCheckQueued) return;
+    this.#stallCheckQueued = true;
+    soon(() => {
+      this.#stallCheckQueued = false;
+      this.#checkStall();
+    });
+  }
+
+  /**
+   * No thread alive or starting while runs wait for one: the pool cannot proceed by itself. It
+   * is replaced by a fresh pool, so that threads are tried again. The first time the waiting
+   * runs go over to it; if it stalls too before any run started, they fail with
+   * WorkerStartError rather than wait, and the next call tries again on another fresh pool.
+   */
+  #checkStall(): void {
+    if (this.#closed || this.#pool.threads.length > 0) return;
+    // Handed-off runs that have not started never will on this pool: take them back.
+    const waiting: PendingRun[] = [];
+    for (const run of this.#handedOff) {
+      if (run.slot && !run.done && !run.stopReason && this.#slots.cancelStart(run.slot)) waiting.push(run);
+    }
+    const queued = this.#head < this.#queue.length;
+    if (waiting.length === 0 && !queued) return;
+    const old = this.#pool;
+    this.#pool = this.#createPool();
+    // Its queued tasks settle as 'Terminating worker thread'; their runs are detached by then.
+    this.#requeue(waiting);
+    old.destroy().catch(() => undefined);
+    if (this.#stalls++ > 0) {
+      const error = startError(this.#lastLoss);
+      for (let i = this.#head; i < this.#queue.length; i++) {
+        const run = this.#queue[i]!;
+        this.#finish(run, { ok: false, error, startedAt: undefined, finishedAt: now() });
+      }
+      this.#queue = [];
+      this.#head = 0;
+      return;
+    }
+    this.#pump();
   }
 
   async close(): Promise<void> {
@@ -252,6 +402,16 @@ export class PoolExecutor implements Executor {
     this.#strays.close();
     await this.#pool.destroy();
   }
+}
+
+/** Threads die before they can run anything. */
+function startError(cause: unknown): WorkerStartError {
+  const why = cause instanceof Error ? `: ${cause.message}` : '';
+  return new WorkerStartError(
+    `Worker threads exit while starting, before running anything${why}. If resourceLimits are set, raise them ` +
+      '(a thread needs at least 8 MB of old generation and 1 MB of stack); the next call starts threads again.',
+    { cause },
+  );
 }
 
 /** Piscina reports thread failures as plain Errors; give them our class and the exit code. */

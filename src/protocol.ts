@@ -7,6 +7,14 @@ export type FunctionRef =
   { kind: 'inline'; source: string } | { kind: 'module'; url: string; exportName: string };
 
 /**
+ * Longest a thread waits for a task's `notBefore`, in ms. The coordinator hands a refresh over
+ * at most its lead (20 ms at most) before the scheduled start; whatever a task says, a thread is
+ * never held longer than this, so a wrong `notBefore` can only start a run early, never freeze
+ * a thread (and the runs queued behind it) in Atomics.wait for the length of a schedule.
+ */
+export const MAX_START_WAIT_MS = 100;
+
+/**
  * Handed to each thread once, at start-up, through Piscina's `workerData`. The worker reads it
  * before any user code runs and then empties the object, so functions cannot reach the slots
  * (or the channel's name) through `require('node:worker_threads').workerData`.
@@ -42,7 +50,7 @@ export interface TaskMessage {
   slot: number;
   /** Value to store in the slot's flag, so a reused slot is never mistaken for this run's. */
   ticket: number;
-  /** Epoch ms before which the run must not start: the thread waits out the rest. */
+  /** Epoch ms before which the run must not start: the thread waits out the rest (at most MAX_START_WAIT_MS). */
   notBefore?: number;
 }
 

@@ -7,6 +7,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UnsendableFunctionError } from './errors.js';
+import { invalid } from './options.js';
 import type { FunctionRef } from './protocol.js';
 
 const MODULE_TASK = Symbol.for('async-load.moduleTask');
@@ -37,9 +38,7 @@ export function moduleTask<F extends (...args: any[]) => unknown = (...args: unk
   exportName = 'default',
 ): ModuleTask<Parameters<F>, Awaited<ReturnType<F>>> {
   if (typeof exportName !== 'string' || exportName === '') {
-    throw new TypeError(
-      `Expected \`exportName\` to be a non-empty string, got \`${String(exportName)}\` (${typeof exportName}).`,
-    );
+    throw invalid('exportName', exportName, 'a non-empty string');
   }
   let url: string;
   if (moduleUrlOrPath instanceof URL) url = moduleUrlOrPath.href;
@@ -48,9 +47,7 @@ export function moduleTask<F extends (...args: any[]) => unknown = (...args: unk
   else if (typeof moduleUrlOrPath === 'string' && moduleUrlOrPath !== '') {
     url = pathToFileURL(isAbsolute(moduleUrlOrPath) ? moduleUrlOrPath : resolve(moduleUrlOrPath)).href;
   } else {
-    throw new TypeError(
-      `Expected \`moduleUrlOrPath\` to be a file URL or a path, got \`${String(moduleUrlOrPath)}\` (${typeof moduleUrlOrPath}).`,
-    );
+    throw invalid('moduleUrlOrPath', moduleUrlOrPath, 'a file URL or a path');
   }
   return Object.freeze({ [MODULE_TASK]: true as const, url, exportName });
 }

@@ -26,12 +26,29 @@ export function setTimerProvider(next?: TimerProvider): void {
 }
 
 /**
+ * The longest delay a Node timer honours: 2^31-1 ms (about 24.8 days). A longer one fires after
+ * 1 ms (with a TimeoutOverflowWarning), which would end a 30-day `timeout` at once.
+ */
+export const MAX_TIMER_MS = 0x7fffffff;
+
+/**
  * Calls `fn` after `ms` milliseconds without holding the process open, unless `hold` is set:
  * for short timers whose work is owed to someone (an announcement of a settled run).
+ *
+ * Delays above MAX_TIMER_MS are chained: timers of at most MAX_TIMER_MS each, the last one
+ * calling `fn`, so every duration the options accept (a year and more) works. The remaining
+ * time is counted down rather than re-read from a clock, so fake timers drive it exactly.
  */
 export function after(ms: number, fn: () => void, hold = false): Timer {
-  const handle = provider.setTimeout(fn, Math.max(0, ms));
-  if (!hold) (handle as { unref?: () => void } | null)?.unref?.();
+  let remaining = Math.max(0, ms);
+  let handle: unknown;
+  const arm = (): void => {
+    const step = Math.min(remaining, MAX_TIMER_MS);
+    remaining -= step;
+    handle = provider.setTimeout(remaining > 0 ? arm : fn, step);
+    if (!hold) (handle as { unref?: () => void } | null)?.unref?.();
+  };
+  arm();
   return { cancel: () => provider.clearTimeout(handle) };
 }
 

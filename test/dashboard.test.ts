@@ -4,7 +4,7 @@
  * Chromium these tests skip locally (with how to install it) and fail under CI.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,11 +28,19 @@ let context: BrowserContext;
 let page: Page;
 let profile: string;
 let url: string;
+/** The dashboard's fault directory: a `hold-<x>` file here holds runs of x in flight. */
+const faultDir = mkdtempSync(join(tmpdir(), 'async-load-dashboard-test-'));
 
 function startServer(): Promise<string> {
   server = spawn(process.execPath, ['examples/dashboard/server.mjs'], {
     cwd: repo,
-    env: { ...process.env, PORT: '0', DEMO_SLEEP_MS: '700', DEMO_REFRESH_MS: '1500' },
+    env: {
+      ...process.env,
+      PORT: '0',
+      DEMO_SLEEP_MS: '700',
+      DEMO_REFRESH_MS: '1500',
+      DEMO_FAULT_DIR: faultDir,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
@@ -83,6 +91,7 @@ describe.skipIf(!haveBrowser)('dashboard in Chromium', () => {
     await context?.close();
     server?.kill('SIGTERM');
     if (profile) rmSync(profile, { recursive: true, force: true });
+    rmSync(faultDir, { recursive: true, force: true });
   });
 
   it('shows the skeleton first, then the table within 5 s', async () => {
@@ -114,12 +123,24 @@ describe.skipIf(!haveBrowser)('dashboard in Chromium', () => {
   });
 
   it('answers a click in under 100 ms while a run is in flight', async () => {
-    await page.locator('#status', { hasText: 'running' }).waitFor({ timeout: 8000 });
-    await page.locator('#ping').click();
-    await page.locator('#rtt[data-ms]').waitFor();
-    const rtt = Number(await page.locator('#rtt').getAttribute('data-ms'));
-    expect(await page.locator('#status').innerText()).toBe('running');
-    expect(rtt).toBeLessThan(100);
+    // Hold the next run of x=50 in flight until released, whatever the machine's speed: the
+    // run waits while `hold-50` exists and says so with `held-50`.
+    const hold = join(faultDir, 'hold-50');
+    const held = join(faultDir, 'held-50');
+    writeFileSync(hold, '');
+    try {
+      await expect.poll(() => existsSync(held), { timeout: 10_000, interval: 20 }).toBe(true);
+      await page.locator('#status', { hasText: 'running' }).waitFor({ timeout: 8000 });
+      await page.locator('#ping').click();
+      await page.locator('#rtt[data-ms]').waitFor();
+      const rtt = Number(await page.locator('#rtt').getAttribute('data-ms'));
+      // Still in flight: the run cannot finish before the hold file is removed.
+      expect(await page.locator('#status').innerText()).toBe('running');
+      expect(rtt).toBeLessThan(100);
+    } finally {
+      rmSync(hold, { force: true });
+      rmSync(held, { force: true });
+    }
   });
 
   it('loads a new table when the slider moves to a new value', async () => {

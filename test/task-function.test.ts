@@ -99,7 +99,7 @@ describe('moduleTask()', () => {
   });
 
   it('refuses what is not a module reference', () => {
-    expect(() => moduleTask('')).toThrow(TypeError);
+    expect(() => moduleTask('')).toThrow(expect.objectContaining({ code: 'ERR_ASYNC_LOAD_INVALID_OPTION' }));
     expect(() => moduleTask(5 as never)).toThrow(/moduleUrlOrPath/);
     expect(() => moduleTask('/a.js', '')).toThrow(/exportName/);
   });

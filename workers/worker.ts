@@ -10,15 +10,16 @@
 import { now, reflectApply, slots } from './start-up.js';
 import { threadId } from 'node:worker_threads';
 import { decode, encodeThrown, prepare, type Carried } from '../src/codec.js';
-import type { ResultMessage, TaskMessage } from '../src/protocol.js';
+import { MAX_START_WAIT_MS, type ResultMessage, type TaskMessage } from '../src/protocol.js';
 import { claimStart } from '../src/start-slots.js';
 import { newContext, runs, strayFailure, throwIfStray, type RunContext } from './attribution.js';
 import { explain, findFunction, thisTrap } from './functions.js';
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 
+/** Waits for a refresh's scheduled start, never longer than MAX_START_WAIT_MS (see there). */
 function startAt(notBefore: number): void {
-  const wait = notBefore - now();
+  const wait = Math.min(notBefore - now(), MAX_START_WAIT_MS);
   if (wait > 0) Atomics.wait(sleepCell, 0, 0, wait);
 }
 

@@ -1,7 +1,7 @@
 // The CPU-bound work of the original example, as a module of its own so that it can be run on
 // worker threads with moduleTask(): about `sleepMs` of busy loop (the original slept, which
 // would not show anything about threads), then a 5x5 table of random normal numbers times x.
-import { unlinkSync } from 'node:fs';
+import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 function randomNormal() {
@@ -14,12 +14,20 @@ function randomNormal() {
 /**
  * @param {number} x multiplier, 0-100 (the slider)
  * @param {number} sleepMs how long to keep the thread busy
- * @param {string} faultDir where the page's "fail the next run" leaves a file `fail-<x>`; a run that finds it deletes it and fails
+ * @param {string} faultDir where the page's "fail the next run" leaves a file `fail-<x>`; a run that finds it deletes it and fails.
+ *   Tests leave a file `hold-<x>` there to keep runs in flight until they remove it: such a run
+ *   writes `held-<x>` once it is waiting, so a test knows a run is in flight however slow the machine.
  */
 export function refreshData(x, sleepMs, faultDir) {
   const end = Date.now() + sleepMs;
   let spins = 0;
   while (Date.now() < end) spins++;
+  const hold = join(faultDir, `hold-${x}`);
+  if (existsSync(hold)) {
+    writeFileSync(join(faultDir, `held-${x}`), '');
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    while (existsSync(hold)) Atomics.wait(nap, 0, 0, 5);
+  }
   try {
     // unlink is atomic: exactly one run consumes the injected failure.
     unlinkSync(join(faultDir, `fail-${x}`));

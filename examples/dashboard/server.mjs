@@ -15,7 +15,9 @@ import { createLoader, moduleTask } from 'async-load';
 const PORT = Number(process.env.PORT ?? 3000);
 const SLEEP_MS = Number(process.env.DEMO_SLEEP_MS ?? 2000);
 const REFRESH_MS = Number(process.env.DEMO_REFRESH_MS ?? 4000);
-const FAULT_DIR = mkdtempSync(join(tmpdir(), 'async-load-dashboard-'));
+// Where the page's "fail the next run" leaves its marker. Tests pass their own (DEMO_FAULT_DIR)
+// to hold a run in flight with a `hold-<x>` file (see refresh-data.mjs).
+const FAULT_DIR = process.env.DEMO_FAULT_DIR || mkdtempSync(join(tmpdir(), 'async-load-dashboard-'));
 
 // Entries for slider values nobody is looking at any more are forgotten after 30 s, which
 // also stops their refresh.
