@@ -184,12 +184,8 @@ export class Coordinator {
     return latest?.value;
   }
 
+  /** `listener` is checked by the public wrappers (OptionError) before it gets here. */
   subscribe(listeners: Set<Listener>, listener: Listener): () => void {
-    if (typeof listener !== 'function') {
-      throw new TypeError(
-        `Expected \`listener\` to be a function, got \`${String(listener)}\` (${typeof listener}).`,
-      );
-    }
     listeners.add(listener);
     return () => {
       listeners.delete(listener);
