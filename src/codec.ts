@@ -15,6 +15,7 @@ import {
   coversItsBuffer,
   exactCopy,
   Kind,
+  ERROR_NESTING,
   MAX_DEPTH,
   renderPath,
   tooDeep,
@@ -56,8 +57,14 @@ export function prepare(value: unknown, root: string): Carried {
     // Fast path for the common scalar result; functions and symbols fall through to classify.
     if (typeof value !== 'function' && typeof value !== 'symbol') return { value, encoded: false };
   }
-  if (!needsEncoding(value, root)) return { value, encoded: false };
-  return { value: encode(value, new Map()), encoded: true };
+  try {
+    if (!needsEncoding(value, root)) return { value, encoded: false };
+    return { value: encode(value, new Map()), encoded: true };
+  } catch (error) {
+    // A thread with a small stack (resourceLimits.stackSizeMb) may run out before MAX_DEPTH.
+    if (error instanceof RangeError && /call stack/i.test(error.message)) throw tooDeep(root);
+    throw error;
+  }
 }
 
 /** Walks `value` once: throws on what cannot be carried; tells whether any part needs rewriting. */
@@ -125,19 +132,20 @@ export function needsEncoding(value: unknown, root: string): boolean {
     }
   };
   const walkErrorParts = (error: Error, depth: number): void => {
+    const below = depth + ERROR_NESTING;
     if (error instanceof AggregateError && Array.isArray(error.errors)) {
       segments.push('errors');
-      walk(error.errors, depth + 1);
+      walk(error.errors, below);
       segments.pop();
     }
     for (const k of errorPropertyKeys(error)) {
       segments.push(k);
-      walk((error as unknown as Record<string, unknown>)[k], depth + 1);
+      walk((error as unknown as Record<string, unknown>)[k], below + 1);
       segments.pop();
     }
     if ('cause' in error) {
       segments.push('cause');
-      walk(error.cause, depth + 1);
+      walk(error.cause, below);
       segments.pop();
     }
   };

@@ -22,7 +22,7 @@ import { hashBytes, hasherReady } from './hash.js';
 import { errorPropertyKeys, needsEncoding, safeString } from './codec.js';
 import { UnsendableValueError } from './errors.js';
 import type { KeyMemo } from './key-memo.js';
-import { binaryKind, bytesOf, classify, Kind, MAX_DEPTH } from './kinds.js';
+import { binaryKind, bytesOf, classify, ERROR_NESTING, Kind, MAX_DEPTH } from './kinds.js';
 
 export interface DerivedKey {
   /** The canonical identity text; the store's key. */
@@ -410,7 +410,7 @@ export class Walker {
       open.pop();
       return;
     }
-    // Plain objects and arrays first, one call deep: nesting 2,000 levels must fit the stack.
+    // Plain objects and arrays first, one call deep: nesting to MAX_DEPTH must fit the stack.
     if (types.isProxy(obj)) throw REFUSED;
     const proto: unknown = Object.getPrototypeOf(obj);
     if (proto === Object.prototype || proto === null)
@@ -590,10 +590,12 @@ export class Walker {
     const name = safeString(() => error.name, 'Error');
     const message = safeString(() => error.message, '');
     this.out += `E${name.length}:${name}${message.length}:${message}`;
-    this.#fields(error as unknown as Record<string, unknown>, sortKeys(errorPropertyKeys(error)), depth);
+    // Counted as deep as the codec's form nests them, so the depth limit holds for what is posted.
+    const below = depth + ERROR_NESTING;
+    this.#fields(error as unknown as Record<string, unknown>, sortKeys(errorPropertyKeys(error)), below);
     if ('cause' in error) {
       this.out += 'C';
-      this.value(error.cause, depth + 1);
+      this.value(error.cause, below);
     } else {
       this.out += '-';
     }
@@ -601,7 +603,7 @@ export class Walker {
       const errors: unknown = error.errors;
       if (Array.isArray(errors)) {
         this.out += 'a';
-        this.value(errors, depth + 1);
+        this.value(errors, below);
       }
     }
     this.out += ';';

@@ -248,7 +248,7 @@ const RESOURCE_LIMITS = [
  *   8 covers all three with a little room.
  * - `stackSizeMb`: threads start from 0.3 MB; 0.25 overflows on the first run; 0.2 and below
  *   kill the process (exit 6 on Node 20, SIGSEGV on 22 and 24). 1 MB is required because the
- *   library itself walks values nested up to 2,000 levels (the codec's limit), which fails
+ *   library itself walks values nested up to 1,000 levels (MAX_DEPTH), which fails
  *   below about 1 MB.
  * - `maxYoungGenerationSizeMb`, `codeRangeSizeMb`: any positive value starts (V8 rounds small
  *   values up), down to 0.1 measured.

@@ -154,7 +154,7 @@ describe('values and functions that cannot work', () => {
       [[Symbol('x')], 'args[0][0] is a symbol'],
       [new WeakMap(), 'args[0] is a WeakMap'],
       [{ owner: new Account() }, 'args[0].owner is an instance of Account'],
-      [deep, 'nested more than 2000 levels deep'],
+      [deep, 'nested more than 1000 levels deep'],
     ] as const) {
       expect(() => echo(value)).toThrow(UnsendableValueError);
       expect(() => echo(value)).toThrow(message);

@@ -156,7 +156,7 @@ describe('the depth limit', () => {
       for (let i = 0; i < levels; i++) v = [v];
       return v;
     };
-    for (const levels of [1999, 2000, 2001, 2002, 2003]) {
+    for (const levels of [999, 1000, 1001, 1002, 1003]) {
       let error: unknown;
       try {
         deriveKey(P, [nest(levels)]);
@@ -165,9 +165,9 @@ describe('the depth limit', () => {
       }
       if (error !== undefined) expect(error).toBeInstanceOf(UnsendableValueError);
       // Past the limit by any measure, it is refused; well inside it, it is not.
-      if (levels >= 2002) expect(error, `${levels} levels`).toBeInstanceOf(UnsendableValueError);
+      if (levels >= 1002) expect(error, `${levels} levels`).toBeInstanceOf(UnsendableValueError);
     }
-    expect(() => deriveKey(P, [nest(1990)])).not.toThrow();
+    expect(() => deriveKey(P, [nest(990)])).not.toThrow();
   });
 });
 
