@@ -71,7 +71,9 @@ const machine = {
   load: loadavg(),
 };
 const machineLine = `${machine.cpu}, ${machine.cores} cores (availableParallelism ${machine.parallelism}), ${machine.memGiB.toFixed(1)} GiB, Node ${machine.node}, ${process.platform}/${process.arch}`;
-console.error(`machine: ${machineLine}; load average at start ${machine.load.map((l) => l.toFixed(2)).join(' ')}`);
+console.error(
+  `machine: ${machineLine}; load average at start ${machine.load.map((l) => l.toFixed(2)).join(' ')}`,
+);
 if (quick) console.error('--quick: smaller sizes and fewer rounds; figures are indicative only');
 
 const figures: Figure[] = [];
@@ -81,7 +83,10 @@ for (const name of chosen.length ? chosen : Object.keys(suites)) {
   const got = await suites[name]!({ quick });
   figures.push(...got);
   console.error(`  ${name} took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  for (const f of got) console.error(`  ${f.met ? 'ok    ' : 'MISSED'} ${f.name}: ${span(f.ours, ` ${f.unit}`)}${f.ratio ? `, ratio ${times(f.ratio.median)} [${times(f.ratio.min)}–${times(f.ratio.max)}]` : ''}`);
+  for (const f of got)
+    console.error(
+      `  ${f.met ? 'ok    ' : 'MISSED'} ${f.name}: ${span(f.ours, ` ${f.unit}`)}${f.ratio ? `, ratio ${times(f.ratio.median)} [${times(f.ratio.min)}–${times(f.ratio.max)}]` : ''}`,
+    );
 }
 
 const header =

@@ -42,7 +42,7 @@ export async function big({ quick }: SuiteOptions): Promise<Figure[]> {
   const bytes = Buffer.alloc(STRING_BYTES);
   for (let i = 0, x = 1; i < bytes.length; i++) {
     x = (x * 1103515245 + 12345) >>> 0;
-    bytes[i] = 97 + (x >>> 16) % 26;
+    bytes[i] = 97 + ((x >>> 16) % 26);
   }
   const first = bytes.toString('utf8');
   await length.wait(first);
@@ -104,7 +104,10 @@ export async function big({ quick }: SuiteOptions): Promise<Figure[]> {
   // Object of many keys, parsed from JSON as a request body would be.
   const objectText = JSON.stringify(
     Object.fromEntries(
-      Array.from({ length: KEYS }, (_, i) => [`field_${i}`, i % 3 === 0 ? i : i % 3 === 1 ? `v${i}` : i % 2 === 0]),
+      Array.from({ length: KEYS }, (_, i) => [
+        `field_${i}`,
+        i % 3 === 0 ? i : i % 3 === 1 ? `v${i}` : i % 2 === 0,
+      ]),
     ),
   );
   await keyCount.wait(JSON.parse(objectText) as object);
@@ -155,15 +158,29 @@ export async function big({ quick }: SuiteOptions): Promise<Figure[]> {
   const keyText = bytes.toString('latin1', 0, MiB);
   const keyed = loader.asyncLoad((o: { month: string; limit: number }) => o.limit, { key: keyText });
   const plain = loader.asyncLoad((o: { month: string; limit: number }) => o.limit);
-  const texts = Array.from({ length: 8 }, (_, v) => JSON.stringify({ month: '2026-11', region: 'eu', limit: 50 + v, draft: false, scale: 1.5 }));
-  for (const t of texts) await Promise.all([keyed.wait(JSON.parse(t) as { month: string; limit: number }), plain.wait(JSON.parse(t) as { month: string; limit: number })]);
+  const texts = Array.from({ length: 8 }, (_, v) =>
+    JSON.stringify({ month: '2026-11', region: 'eu', limit: 50 + v, draft: false, scale: 1.5 }),
+  );
+  for (const t of texts)
+    await Promise.all([
+      keyed.wait(JSON.parse(t) as { month: string; limit: number }),
+      plain.wait(JSON.parse(t) as { month: string; limit: number }),
+    ]);
   const calls = (fn: typeof plain): number => {
-    const args = Array.from({ length: KEY_CALLS }, (_, i) => JSON.parse(texts[i & 7]!) as { month: string; limit: number });
+    const args = Array.from(
+      { length: KEY_CALLS },
+      (_, i) => JSON.parse(texts[i & 7]!) as { month: string; limit: number },
+    );
     const t0 = performance.now();
-    for (let i = 0; i < KEY_CALLS; i++) if (fn(args[i]!) === undefined) throw new Error('big: key call missed');
+    for (let i = 0; i < KEY_CALLS; i++)
+      if (fn(args[i]!) === undefined) throw new Error('big: key call missed');
     return ((performance.now() - t0) * 1e6) / KEY_CALLS;
   };
-  const keySamples = await interleave({ keyed: () => calls(keyed), plain: () => calls(plain) }, quick ? 5 : 11, 2);
+  const keySamples = await interleave(
+    { keyed: () => calls(keyed), plain: () => calls(plain) },
+    quick ? 5 : 11,
+    2,
+  );
   const keyRatio = stat(ratios(keySamples.keyed, keySamples.plain));
   figures.push({
     suite: 'big',

@@ -62,7 +62,13 @@ export async function dispatch({ quick }: SuiteOptions): Promise<Figure[]> {
     },
     ROUNDS,
   );
-  await Promise.all([loader.close(), piscinaSync.destroy(), piscinaAsync.destroy(), wp.terminate(), tiny.destroy()]);
+  await Promise.all([
+    loader.close(),
+    piscinaSync.destroy(),
+    piscinaAsync.destroy(),
+    wp.terminate(),
+    tiny.destroy(),
+  ]);
 
   const ours = stat(samples.ours);
   const better = samples.piscinaSync.map((s, i) => Math.max(s, samples.piscinaAsync[i]!));

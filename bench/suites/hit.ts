@@ -52,7 +52,8 @@ const SHAPES = ['number', '40-char string', 'flat 5-key object', 'nested object'
 export async function hit({ quick }: SuiteOptions): Promise<Figure[]> {
   const CYCLES = quick ? 4_000 : 20_000;
   const ROUNDS = quick ? 5 : 11;
-  if ((JSON.parse(requests[1]!(0)) as string[])[0]!.length !== 40) throw new Error('hit: the string must be 40 characters');
+  if ((JSON.parse(requests[1]!(0)) as string[])[0]!.length !== 40)
+    throw new Error('hit: the string must be 40 characters');
 
   const loader = createLoader({ ttl: TTL });
   const num = loader.asyncLoad((n: number) => ({ n }));
@@ -92,12 +93,22 @@ export async function hit({ quick }: SuiteOptions): Promise<Figure[]> {
   /** Fresh arguments for one round: CYCLES calls of every shape, parsed from request text. */
   const texts = SHAPES.map((_, s) => Array.from({ length: VALUES }, (_, v) => requests[s]!(v)));
   const build = (): Args[][] =>
-    SHAPES.map((_, s) => Array.from({ length: CYCLES }, (_, c) => JSON.parse(texts[s]![c % VALUES]!) as Args));
+    SHAPES.map((_, s) =>
+      Array.from({ length: CYCLES }, (_, c) => JSON.parse(texts[s]![c % VALUES]!) as Args),
+    );
 
   let misses = 0;
-  const perShape = { ours: SHAPES.map(() => [] as number[]), base: SHAPES.map(() => [] as number[]), empty: [] as number[] };
+  const perShape = {
+    ours: SHAPES.map(() => [] as number[]),
+    base: SHAPES.map(() => [] as number[]),
+    empty: [] as number[],
+  };
   /** Times every call separately; records ns per call for each shape and returns their mean. */
-  const timedEach = (calls: ((a: Args) => unknown)[], into: number[][] | undefined, round: number): number => {
+  const timedEach = (
+    calls: ((a: Args) => unknown)[],
+    into: number[][] | undefined,
+    round: number,
+  ): number => {
     const args = build();
     const spent = SHAPES.map(() => 0);
     for (let c = 0; c < CYCLES; c++) {

@@ -23,7 +23,12 @@ export async function latency({ quick }: SuiteOptions): Promise<Figure[]> {
   const loader = createLoader();
   const add = loader.asyncLoad((a: number) => a + 1);
   const sync = new Piscina({ filename: addFile, minThreads: threads, maxThreads: threads });
-  const async_ = new Piscina({ filename: addFile, minThreads: threads, maxThreads: threads, atomics: 'async' });
+  const async_ = new Piscina({
+    filename: addFile,
+    minThreads: threads,
+    maxThreads: threads,
+    atomics: 'async',
+  });
 
   const contenders: [string, (i: number) => Promise<unknown>][] = [
     ['ours', (i) => add.wait(i)],
@@ -46,7 +51,8 @@ export async function latency({ quick }: SuiteOptions): Promise<Figure[]> {
 
   const rounds = (xs: number[], p: number): number[] => {
     const out: number[] = [];
-    for (let i = 0; i + PER_ROUND <= xs.length; i += PER_ROUND) out.push(percentile(xs.slice(i, i + PER_ROUND), p));
+    for (let i = 0; i + PER_ROUND <= xs.length; i += PER_ROUND)
+      out.push(percentile(xs.slice(i, i + PER_ROUND), p));
     return out;
   };
   const oursP50 = rounds(all.ours!, 50);
@@ -60,7 +66,10 @@ export async function latency({ quick }: SuiteOptions): Promise<Figure[]> {
       name: `call → wait() resolved, p50 over ${RUNS.toLocaleString('en-US')} sequential runs (min–max of per-round p50)`,
       unit: 'µs',
       ours: withSpan(p('ours', 50), oursP50),
-      baseline: { name: 'better raw Piscina run() of the round', stat: withSpan(Math.min(p('sync', 50), p('async', 50)), betterP50) },
+      baseline: {
+        name: 'better raw Piscina run() of the round',
+        stat: withSpan(Math.min(p('sync', 50), p('async', 50)), betterP50),
+      },
       ratio: r50,
       target: 'p50 ≤ 1.1×',
       met: r50.median <= 1.1,
@@ -71,7 +80,7 @@ export async function latency({ quick }: SuiteOptions): Promise<Figure[]> {
       name: `call → wait() resolved, p99 over ${RUNS.toLocaleString('en-US')} sequential runs (min–max of per-round p99)`,
       unit: 'µs',
       ours: withSpan(p('ours', 99), rounds(all.ours!, 99)),
-      baseline: { name: "raw Piscina run(), defaults", stat: withSpan(p('sync', 99), rounds(all.sync!, 99)) },
+      baseline: { name: 'raw Piscina run(), defaults', stat: withSpan(p('sync', 99), rounds(all.sync!, 99)) },
       ratio: stat(ratios(rounds(all.ours!, 99), rounds(all.sync!, 99))),
       target: 'reported',
       met: true,

@@ -14,8 +14,12 @@ export async function source({ quick }: SuiteOptions): Promise<Figure[]> {
   const ROUNDS = quick ? 5 : 11;
   // 1 MiB of source: a table literal on a branch no run takes, so every run does the tiny
   // function's work and the difference is the source text alone (sending it, compiling it).
-  const entries = Array.from({ length: (1024 * 1024) / 6 }, (_, i) => String(i % 9973).padStart(6, ' ')).join(',');
-  const bigFn = (0, eval)(`(a) => { if (a < 0) return [${entries}][-a]; return a + 1; }`) as (a: number) => number;
+  const entries = Array.from({ length: (1024 * 1024) / 6 }, (_, i) => String(i % 9973).padStart(6, ' ')).join(
+    ',',
+  );
+  const bigFn = (0, eval)(`(a) => { if (a < 0) return [${entries}][-a]; return a + 1; }`) as (
+    a: number,
+  ) => number;
   const bigSize = bigFn.toString().length;
   if (bigSize < 1024 * 1024) throw new Error(`source: the big function is only ${bigSize} characters`);
   const loader = createLoader();
