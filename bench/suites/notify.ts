@@ -1,6 +1,6 @@
 /**
  * notify: from a run's end to each subscriber's call, when many runs settle together. Each
- * round starts 100 runs at once (plain calls, as request handlers would); each does 50 µs of
+ * round starts 100 runs at once (plain calls, as request handlers would); each does 20 µs of
  * work on a thread and returns its own end time read on that thread, so the figure never
  * relies on the library's timestamps. With 2 threads they settle within a few ms of each
  * other (the spread is reported). Three subscribers listen (two on the function, one on the
@@ -27,7 +27,7 @@ import {
 } from '../harness.js';
 
 const RUNS = 100;
-const WORK_US = 50;
+const WORK_US = 20;
 const SUBSCRIBERS = 3;
 
 export async function notify({ quick }: SuiteOptions): Promise<Figure[]> {
@@ -49,8 +49,9 @@ export async function notify({ quick }: SuiteOptions): Promise<Figure[]> {
       heard += events.length;
       if (heard >= RUNS * SUBSCRIBERS) onHeard?.();
     };
-    load.subscribe(listen);
-    load.subscribe(listen);
+    // Three distinct listener functions (one function subscribed twice may count once).
+    load.subscribe((events) => listen(events));
+    load.subscribe((events) => listen(events));
     loader.subscribe((events) => listen(events as UpdateEvent<number>[]));
     let round = 0;
     const spreads: number[] = [];
@@ -58,7 +59,15 @@ export async function notify({ quick }: SuiteOptions): Promise<Figure[]> {
     const once = async (r: number): Promise<number> => {
       samples.length = 0;
       heard = 0;
-      const done = new Promise<void>((resolve) => (onHeard = resolve));
+      // The timer also keeps the process alive while the announcements are due.
+      let guard: NodeJS.Timeout | undefined;
+      const done = new Promise<void>((resolve, reject) => {
+        onHeard = resolve;
+        guard = setTimeout(
+          () => reject(new Error(`notify: heard ${heard} of ${RUNS * SUBSCRIBERS} announcements in 10 s`)),
+          10_000,
+        );
+      }).finally(() => clearTimeout(guard));
       round++;
       for (let i = 0; i < RUNS; i++) load(round, i, WORK_US);
       await done;
