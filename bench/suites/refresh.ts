@@ -109,26 +109,26 @@ async function handRolled(intervals: number): Promise<Result> {
         starts.set(id, list);
         if (list.length === intervals + 1 && ++complete === ENTRIES) finish();
         if (stopping) return;
-        const timer = setTimeout(() => {
-          timers.delete(timer);
-          run(id);
-        }, start + EVERY - epochNow());
+        const timer = setTimeout(
+          () => {
+            timers.delete(timer);
+            run(id);
+          },
+          start + EVERY - epochNow(),
+        );
         timers.add(timer);
       },
       // Runs still queued when the pool is destroyed at the end fail; only earlier ones count.
       (error) => void (stopping || failures.push(error)),
     );
   };
-  await Promise.all(
-    createdAt(ENTRIES).map((delay, id) =>
-      sleep(delay).then(() => run(id)),
-    ),
-  );
+  await Promise.all(createdAt(ENTRIES).map((delay, id) => sleep(delay).then(() => run(id))));
   await done;
   stopping = true;
   for (const t of timers) clearTimeout(t);
   await piscina.destroy();
-  if (failures.length) throw new Error(`refresh: ${failures.length} hand-rolled runs failed`, { cause: failures[0] });
+  if (failures.length)
+    throw new Error(`refresh: ${failures.length} hand-rolled runs failed`, { cause: failures[0] });
   return analyse(starts, intervals);
 }
 
