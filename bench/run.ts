@@ -110,7 +110,7 @@ Written by \`npm run bench\` on ${new Date().toISOString()}.
 
 Machine: ${machineLine}. Load average when the run started: ${machine.load.map((l) => l.toFixed(2)).join(' / ')} (1 / 5 / 15 min).
 
-Every baseline was measured in the same run as ours, in interleaved rounds whose order rotates. The ratio column is the median and min–max **of the per-round ratios** ours / baseline (never a ratio of medians); absolute figures are medians [min–max] over the same rounds. Default options unless a row says otherwise. Each suite's file says what its baseline represents and why it is fair.
+Every baseline was measured in the same run as ours, in interleaved rounds whose order rotates (refresh, whose figure is about 20 consecutive intervals, runs ours and then its baseline). The ratio column is the median and min–max **of the per-round ratios** ours / baseline (never a ratio of medians); absolute figures are medians [min–max] over the same rounds. Default options unless a row says otherwise. Each suite's file says what its baseline represents and why it is fair.
 
 ${table}
 `;
