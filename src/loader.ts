@@ -18,7 +18,7 @@ import type { LoadOptions, ResolvedLoaderOptions } from './options.js';
 import type { FunctionRef } from './protocol.js';
 import { rebuildArgs } from './rebuild-args.js';
 import type { Channel, Listener, Registration } from './registration.js';
-import { Store, type Removal } from './store.js';
+import { Store } from './store.js';
 import { functionIdentity } from './task-function.js';
 import { after } from './timers.js';
 
@@ -81,7 +81,7 @@ export class Coordinator {
     this.#executor = executor;
     this.#options = options;
     this.#notifier = new Notifier(options.onError);
-    this.#store = new Store(options.maxEntries, options.ttl, (entry, why) => this.#released(entry, why));
+    this.#store = new Store(options.maxEntries, options.ttl, (entry) => this.#released(entry));
     // Start loading the hasher now so it is ready before the first call with binary data.
     loadHasher().then(
       () => this.#rekey(),
@@ -341,13 +341,12 @@ export class Coordinator {
   }
 
   /** The store's bounds let the entry go (it is already out of the store). */
-  #released(entry: Entry, why: Removal): void {
+  #released(entry: Entry): void {
     this.#forget(entry);
-    // An evicted entry is never running; an expired one's run may finish for its waiters.
-    entry.dispatch({
-      type: 'remove',
-      error: why === 'evicted' ? new CancelledError('the entry was evicted') : undefined,
-    });
+    // Neither is cancelled: an evicted entry is never running (so no one waits on it, and no
+    // error need be made: eviction of a burst made one per run, a tenth of dispatch time), and an
+    // expired one's run may finish for its waiters.
+    entry.dispatch({ type: 'remove', error: undefined });
   }
 
   /** Drops everything kept for an entry that has left the store. */
