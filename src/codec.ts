@@ -9,6 +9,7 @@
  * Imported by worker threads: pure functions only.
  */
 
+import { types } from 'node:util';
 import { libraryErrorFromCode } from './errors.js';
 import {
   classify,
@@ -238,7 +239,7 @@ function encodeErrorInto(error: Error, memo: Map<object, unknown>): Tagged {
   const encoded: EncodedError = {
     name: safeString(() => error.name, 'Error'),
     message: safeString(() => error.message, ''),
-    stack: typeof error.stack === 'string' ? error.stack : undefined,
+    stack: safeString(() => error.stack, '') || undefined,
     hasCause: 'cause' in error,
     cause: undefined,
     props: {},
@@ -274,13 +275,22 @@ export function encodeThrown(thrown: unknown): Carried {
   try {
     return prepare(thrown, 'error');
   } catch (problem) {
-    if (!(thrown instanceof Error)) return prepare(problem, 'error');
-    // The error itself is fine but one of its own properties is not: keep the error, drop that part.
-    const copy = new Error(thrown.message);
-    copy.name = thrown.name;
-    copy.stack = thrown.stack;
-    (copy as Error & { droppedBecause?: string }).droppedBecause = (problem as Error).message;
-    return prepare(copy, 'error');
+    const why = safeString(() => (problem as Error).message, 'it could not be read');
+    try {
+      if (!(thrown instanceof Error) || types.isProxy(thrown)) return prepare(problem, 'error');
+      // The error itself is fine but one of its own properties is not: keep the error, drop that part.
+      const copy = new Error(safeString(() => thrown.message, ''));
+      copy.name = safeString(() => thrown.name, 'Error');
+      copy.stack = safeString(() => thrown.stack, '');
+      (copy as Error & { droppedBecause?: string }).droppedBecause = why;
+      return prepare(copy, 'error');
+    } catch {
+      // Reading it threw too (getters, a Proxy): say so rather than fail to reply at all.
+      return prepare(
+        new Error(`The function threw a value that could not be read or carried: ${why}`),
+        'error',
+      );
+    }
   }
 }
 

@@ -197,7 +197,14 @@ export type Segment = string | number | { raw: string };
 
 export function renderPath(root: string, segments: readonly Segment[]): string {
   let out = root;
-  for (const s of segments) {
+  // A path hundreds of levels deep (a long cause chain) says no more written out in full.
+  const long = segments.length > 24;
+  for (let i = 0; i < segments.length; i++) {
+    if (long && i === 12) {
+      out += `…(${segments.length - 24} more)…`;
+      i = segments.length - 12;
+    }
+    const s = segments[i]!;
     if (typeof s === 'number') out += `[${s}]`;
     else if (typeof s === 'object') out += s.raw;
     else out += IDENTIFIER.test(s) ? `.${s}` : `[${JSON.stringify(s)}]`;

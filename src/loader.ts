@@ -186,6 +186,7 @@ export class Coordinator {
 
   /** `listener` is checked by the public wrappers (OptionError) before it gets here. */
   subscribe(listeners: Set<Listener>, listener: Listener): () => void {
+    this.#assertOpen();
     listeners.add(listener);
     return () => {
       listeners.delete(listener);

@@ -191,10 +191,14 @@ export class PoolExecutor implements Executor {
       this.#finish(run, { ok: false, error: reason, startedAt: undefined, finishedAt: now() });
       return;
     }
-    // Running: stop its thread.
+    // Running: stop its thread, and settle for the caller now rather than when the thread has
+    // exited: a thread blocked in a system call (execSync, a read from a pipe) exits only when
+    // the call returns, and the caller's deadline is the timeout, not that.
     run.stopReason = reason;
+    const startedAt = this.#slots.startedAt(run.slot);
     const threadId = this.#slots.threadOf(run.slot);
     if (threadId !== undefined) this.#stopThread(threadId);
+    this.#finish(run, { ok: false, error: reason, startedAt, finishedAt: now() });
   }
 
   /**
@@ -277,8 +281,31 @@ export class PoolExecutor implements Executor {
       }
       this.#pump();
     };
-    pool.run(message).then(
+    let task: Promise<ResultMessage>;
+    try {
+      task = pool.run(message);
+    } catch (error) {
+      // Piscina starts a thread inside run() when it needs one, and Node may refuse to (EAGAIN
+      // when out of threads or memory): the same as a thread that died before the run started.
+      task = Promise.reject(error);
+    }
+    task.then(
       (result) => {
+        if (!isReply(result)) {
+          // Not a reply the worker made: user code on the thread changed how replies resolve
+          // (Object.prototype.then, say). The thread cannot be trusted with another run.
+          const threadId = this.#slots.threadOf(slot);
+          if (threadId !== undefined) this.#stopThread(threadId);
+          return settle({
+            ok: false,
+            error: new WorkerCrashedError(
+              'The worker thread answered with something other than a reply; a function that ran on it ' +
+                'may have changed a built-in (such as Object.prototype.then). The thread was replaced.',
+            ),
+            startedAt: this.#slots.startedAt(slot),
+            finishedAt: now(),
+          });
+        }
         if ('skipped' in result) return settle(undefined);
         // A run started on a thread: threads start.
         this.#stalls = 0;
@@ -400,9 +427,22 @@ export class PoolExecutor implements Executor {
       });
     }
     this.#strays.close();
-    await this.#pool.destroy();
+    // Threads exit at once, except one blocked in a system call (execSync, a read from a pipe),
+    // which exits only when the call returns: close() does not wait for that beyond a bound.
+    const destroyed = this.#pool.destroy();
+    await new Promise<void>((resolve) => {
+      const timer = after(CLOSE_WAIT_MS, resolve);
+      const done = (): void => {
+        timer.cancel();
+        resolve();
+      };
+      destroyed.then(done, done);
+    });
   }
 }
+
+/** How long close() waits for threads to exit (see close()). */
+const CLOSE_WAIT_MS = 2_000;
 
 /** Threads die before they can run anything. */
 function startError(cause: unknown): WorkerStartError {
@@ -412,6 +452,14 @@ function startError(cause: unknown): WorkerStartError {
       '(a thread needs at least 8 MB of old generation and 1 MB of stack); the next call starts threads again.',
     { cause },
   );
+}
+
+/** Whether a task resolved with something the worker's run() could have returned. */
+function isReply(result: unknown): result is ResultMessage {
+  if (typeof result !== 'object' || result === null) return false;
+  const r = result as Record<string, unknown>;
+  if (r.skipped === true) return true;
+  return typeof r.ok === 'boolean' && typeof r.startedAt === 'number' && typeof r.finishedAt === 'number';
 }
 
 /** Piscina reports thread failures as plain Errors; give them our class and the exit code. */

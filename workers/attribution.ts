@@ -7,10 +7,10 @@
  */
 
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { BroadcastChannel } from 'node:worker_threads';
 import { inspect } from 'node:util';
 import { encodeThrown } from '../src/codec.js';
 import type { StrayReport, TaskMessage } from '../src/protocol.js';
-import { strayChannel } from './start-up.js';
 
 export interface RunContext {
   readonly task: TaskMessage;
@@ -26,6 +26,13 @@ export interface RunContext {
 }
 
 export const runs = new AsyncLocalStorage<RunContext>();
+
+let strayChannel: BroadcastChannel | undefined;
+
+/** Given the channel by the worker at start-up (see start-up.ts: takeMachinery). */
+export function reportStraysOn(channel: BroadcastChannel): void {
+  strayChannel = channel;
+}
 
 export function newContext(task: TaskMessage): RunContext {
   return { task, settled: false, fail: undefined, stray: undefined, name: '', args: undefined };
@@ -61,8 +68,15 @@ function onStray(error: unknown): void {
 }
 
 // Installed before any user code: with a listener, neither kind of error ends the thread.
-process.on('uncaughtException', onStray);
-process.on('unhandledRejection', onStray);
+// A function may remove them (process.removeAllListeners): each run puts them back first.
+const listenersOf = process.listeners.bind(process);
+const listen = process.on.bind(process);
+
+export function keepStrayHandlers(): void {
+  if (!listenersOf('uncaughtException').includes(onStray)) listen('uncaughtException', onStray);
+  if (!listenersOf('unhandledRejection').includes(onStray)) listen('unhandledRejection', onStray);
+}
+keepStrayHandlers();
 
 // On Node 20 and 22 a throw from a queueMicrotask callback reaches 'uncaughtException' without
 // its run (the callback itself still has it): catch it where the run is still known.
@@ -85,7 +99,7 @@ function report(context: RunContext | undefined, error: unknown): void {
   if (carried.encoded) message.encoded = true;
   try {
     // The prototype's method is locked at start-up and the channel is out of user code's reach.
-    strayChannel.postMessage(message);
+    strayChannel?.postMessage(message);
   } catch {
     // The channel is closed: the host has gone, nobody is left to tell.
   }

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { OuterScopeError, UnsendableFunctionError } from '../src/errors.js';
 import { COMPILED_FUNCTIONS_PER_THREAD, type FunctionRef, type TaskMessage } from '../src/protocol.js';
-import { reflectApply } from './start-up.js';
+import { reflectApply, SafeMap } from './start-up.js';
 
 export type AnyFunction = (...args: unknown[]) => unknown;
 type ModuleRef = Extract<FunctionRef, { kind: 'module' }>;
@@ -80,7 +80,7 @@ const argumentsTrap: object = new Proxy(Object.create(null) as object, {
  * order; a hit moves the function to the end). Bounded: a process that makes functions on the
  * fly would otherwise keep every one compiled on every thread for the thread's life.
  */
-const compiled = new Map<string, AnyFunction>();
+const compiled = new SafeMap<string, AnyFunction>();
 /** The most recently used source: repeated runs of one function skip the reordering. */
 let mostRecent: string | undefined;
 
@@ -106,16 +106,16 @@ function compileInline(source: string): AnyFunction {
   compiled.set(source, fn);
   mostRecent = source;
   if (compiled.size > COMPILED_FUNCTIONS_PER_THREAD) {
-    const oldest = compiled.keys().next().value;
+    const oldest = compiled.first();
     if (oldest !== undefined) compiled.delete(oldest);
   }
   return fn;
 }
 
 /** Module namespaces by the URL the task names; a failed import is not kept (see below). */
-const modules = new Map<string, Promise<Record<string, unknown>>>();
+const modules = new SafeMap<string, Promise<Record<string, unknown>>>();
 /** How many times each URL failed to import on this thread. */
-const importFailures = new Map<string, number>();
+const importFailures = new SafeMap<string, number>();
 
 /**
  * Node keeps a module that failed to import (a syntax error, a throw at the top level) in its

@@ -7,13 +7,45 @@
  */
 
 // First: captures and locks what the pool needs before anything else is loaded.
-import { now, reflectApply, slots } from './start-up.js';
+import { now, reflectApply, restoreBuiltins, takeMachinery } from './start-up.js';
+import { types } from 'node:util';
 import { threadId } from 'node:worker_threads';
 import { decode, encodeThrown, prepare, type Carried } from '../src/codec.js';
 import { MAX_START_WAIT_MS, type ResultMessage, type TaskMessage } from '../src/protocol.js';
 import { claimStart } from '../src/start-slots.js';
-import { newContext, runs, strayFailure, throwIfStray, type RunContext } from './attribution.js';
+import {
+  keepStrayHandlers,
+  newContext,
+  reportStraysOn,
+  runs,
+  strayFailure,
+  throwIfStray,
+  type RunContext,
+} from './attribution.js';
 import { explain, findFunction, thisTrap } from './functions.js';
+
+const { slots, strayChannel } = takeMachinery();
+// Taken before any user code runs, like everything the replies depend on.
+const { assign, create, freeze } = Object;
+const NativePromise = Promise;
+const isProxy = types.isProxy;
+// eslint-disable-next-line @typescript-eslint/unbound-method -- taken before user code; called with reflectApply
+const promiseThen = Promise.prototype.then;
+
+/**
+ * The first of the run's promise and its stray failure, without Promise.race or array
+ * iteration, which a function could have replaced (and hung or hijacked every later run).
+ */
+function race(value: PromiseLike<unknown>, stray: Promise<never>): Promise<unknown> {
+  return new NativePromise((resolve, reject) => {
+    void reflectApply(promiseThen, stray, [resolve, reject]);
+    void value.then(resolve, reject);
+  });
+}
+
+/** The reply for a run cancelled before it started; no prototype, for the reason in reply(). */
+const SKIPPED = freeze(assign(create(null) as object, { skipped: true as const }));
+reportStraysOn(strayChannel);
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 
@@ -31,9 +63,14 @@ function reply(
   finishedAt: number,
   arrivedAt: number | undefined,
 ): ResultMessage {
-  const message: ResultMessage = ok
-    ? { ok: true, value: carried.value, startedAt, finishedAt }
-    : { ok: false, error: carried.value, startedAt, finishedAt };
+  // Without a prototype: resolving the task with it must not find a `then` that a function
+  // put on Object.prototype (the reply would become whatever that `then` made of it).
+  const message = assign(
+    create(null) as object,
+    ok
+      ? { ok: true as const, value: carried.value, startedAt, finishedAt }
+      : { ok: false as const, error: carried.value, startedAt, finishedAt },
+  ) as Exclude<ResultMessage, { skipped: true }>;
   if (carried.encoded) message.encoded = true;
   if (arrivedAt !== undefined) message.arrivedAt = arrivedAt;
   return message;
@@ -54,16 +91,19 @@ async function execute(
     context.args = args;
     let value = reflectApply(fn, thisTrap, args);
     throwIfStray(context);
-    if (typeof (value as PromiseLike<unknown> | null)?.then === 'function') {
+    // A Proxy (a revoked one throws on any read) is refused by prepare() below, unread.
+    if (!isProxy(value) && typeof (value as PromiseLike<unknown> | null)?.then === 'function') {
       // Only promises wait on strays: a synchronous function has finished by now.
-      value = await Promise.race([value, strayFailure(context)]);
+      value = await race(value as PromiseLike<unknown>, strayFailure(context));
       // A stray between the promise settling and this line still belongs to the run.
       throwIfStray(context);
     }
     context.settled = true;
+    restoreBuiltins();
     return reply(true, prepare(value, 'result'), startedAt, now(), arrivedAt);
   } catch (error) {
     context.settled = true;
+    restoreBuiltins();
     return reply(false, encodeThrown(explain(error)), startedAt, now(), arrivedAt);
   }
 }
@@ -78,8 +118,10 @@ export default function run(task: TaskMessage): Promise<ResultMessage> | ResultM
     arrivedAt = now();
     startAt(task.notBefore);
   }
+  keepStrayHandlers();
+  restoreBuiltins();
   const startedAt = now();
-  if (!claimStart(slots, task.slot, task.ticket, threadId, startedAt)) return { skipped: true };
+  if (!claimStart(slots, task.slot, task.ticket, threadId, startedAt)) return SKIPPED;
   const context = newContext(task);
   return runs.run(context, execute, context, startedAt, arrivedAt);
 }
