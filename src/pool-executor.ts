@@ -4,6 +4,7 @@
  * onto our error classes.
  */
 
+import { getRandomValues } from 'node:crypto';
 import { Piscina } from 'piscina';
 import type { ResourceLimits } from 'node:worker_threads';
 import { now } from './clock.js';
@@ -100,6 +101,7 @@ export class PoolExecutor implements Executor {
   #inFlight = 0;
   #closed = false;
   readonly #onError: (error: Error) => void;
+  readonly #nonces = new Nonces();
   /** Errors the threads could not charge to a run in flight. */
   readonly #strays: StrayReports;
   /**
@@ -254,6 +256,7 @@ export class PoolExecutor implements Executor {
       args: request.args,
       slot: slot.index,
       ticket: slot.ticket,
+      nonce: this.#nonces.next(),
     };
     if (request.encoded) message.encoded = true;
     if (request.notBefore !== undefined) message.notBefore = request.notBefore;
@@ -291,9 +294,10 @@ export class PoolExecutor implements Executor {
     }
     task.then(
       (result) => {
-        if (!isReply(result)) {
-          // Not a reply the worker made: user code on the thread changed how replies resolve
-          // (Object.prototype.then, say). The thread cannot be trusted with another run.
+        if (!isReply(result, message.nonce)) {
+          // Not a reply the worker made for this task: user code on the thread changed how
+          // replies resolve (Object.prototype.then, say) or forged one on the thread's port. The
+          // thread cannot be trusted with another run.
           const threadId = this.#slots.threadOf(slot);
           if (threadId !== undefined) this.#stopThread(threadId);
           return settle({
@@ -454,10 +458,25 @@ function startError(cause: unknown): WorkerStartError {
   );
 }
 
-/** Whether a task resolved with something the worker's run() could have returned. */
-function isReply(result: unknown): result is ResultMessage {
+/** Random 32-bit numbers, drawn from the system's generator 256 at a time. */
+class Nonces {
+  readonly #pool = new Uint32Array(256);
+  #next = 256;
+
+  next(): number {
+    if (this.#next === 256) {
+      getRandomValues(this.#pool);
+      this.#next = 0;
+    }
+    return this.#pool[this.#next++]!;
+  }
+}
+
+/** Whether a task resolved with what the worker's run() returns for it (its nonce included). */
+function isReply(result: unknown, nonce: number): result is ResultMessage {
   if (typeof result !== 'object' || result === null) return false;
   const r = result as Record<string, unknown>;
+  if (r.nonce !== nonce) return false;
   if (r.skipped === true) return true;
   return typeof r.ok === 'boolean' && typeof r.startedAt === 'number' && typeof r.finishedAt === 'number';
 }

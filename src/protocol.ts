@@ -50,11 +50,18 @@ export interface TaskMessage {
   slot: number;
   /** Value to store in the slot's flag, so a reused slot is never mistaken for this run's. */
   ticket: number;
+  /**
+   * A random number the reply must carry back: a message some function forged on the thread's
+   * port (it can find the port among the process's handles) cannot pass for this run's reply.
+   */
+  nonce: number;
   /** Epoch ms before which the run must not start: the thread waits out the rest (at most MAX_START_WAIT_MS). */
   notBefore?: number;
 }
 
 interface ResultTiming {
+  /** The task's nonce. */
+  nonce: number;
   /** Epoch ms when the task reached the thread, before waiting for `notBefore` (only then). */
   arrivedAt?: number;
   startedAt: number;
@@ -66,7 +73,7 @@ export type ResultMessage =
   | ({ ok: true; value: unknown; encoded?: true } & ResultTiming)
   | ({ ok: false; error: unknown; encoded?: true } & ResultTiming)
   /** The main thread cancelled the run before it started: nothing ran. */
-  | { skipped: true };
+  | { skipped: true; nonce: number };
 
 /**
  * How many compiled inline functions each thread keeps (least recently used dropped first).

@@ -101,6 +101,40 @@ describe('a function that changes built-ins, then another function runs on the t
   });
 });
 
+describe("replies forged on the thread's port", () => {
+  it("never pass for another run's reply", async () => {
+    const l = oneThread();
+    await l
+      .asyncLoad(() => {
+        const { MessagePort } = require('node:worker_threads') as typeof import('node:worker_threads');
+        setTimeout(() => {
+          const handles = (process as unknown as { _getActiveHandles: () => unknown[] })._getActiveHandles();
+          for (const handle of handles) {
+            if (!(handle instanceof MessagePort)) continue;
+            for (let taskId = 0; taskId < 10; taskId++) {
+              handle.postMessage({
+                taskId,
+                result: { ok: true, value: 'FORGED', startedAt: 0, finishedAt: 0 },
+                error: null,
+              });
+            }
+          }
+        }, 50);
+        return 1;
+      })
+      .wait();
+    const innocent = l.asyncLoad(async (x: number) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return x * 2;
+    });
+    const outcome = await innocent.wait(21).catch((error: unknown) => error);
+    // Refused as a reply it is not (the run fails) or never taken for one: never the forgery.
+    expect(outcome === 42 || (outcome as { code?: string }).code === 'ERR_ASYNC_LOAD_WORKER_CRASHED').toBe(
+      true,
+    );
+  });
+});
+
 describe('values a function throws or returns that cannot be read', () => {
   it('an error whose getters throw still fails the run with an error, not a crash', async () => {
     const l = oneThread();

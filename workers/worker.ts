@@ -26,7 +26,7 @@ import { explain, findFunction, thisTrap } from './functions.js';
 
 const { slots, strayChannel } = takeMachinery();
 // Taken before any user code runs, like everything the replies depend on.
-const { assign, create, freeze } = Object;
+const { assign, create } = Object;
 const NativePromise = Promise;
 const isProxy = types.isProxy;
 // eslint-disable-next-line @typescript-eslint/unbound-method -- taken before user code; called with reflectApply
@@ -43,8 +43,6 @@ function race(value: PromiseLike<unknown>, stray: Promise<never>): Promise<unkno
   });
 }
 
-/** The reply for a run cancelled before it started; no prototype, for the reason in reply(). */
-const SKIPPED = freeze(assign(create(null) as object, { skipped: true as const }));
 reportStraysOn(strayChannel);
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
@@ -57,6 +55,7 @@ function startAt(notBefore: number): void {
 
 /** Builds the reply with optional fields only when set: every field is cloned on the way back. */
 function reply(
+  nonce: number,
   ok: boolean,
   carried: Carried,
   startedAt: number,
@@ -68,8 +67,8 @@ function reply(
   const message = assign(
     create(null) as object,
     ok
-      ? { ok: true as const, value: carried.value, startedAt, finishedAt }
-      : { ok: false as const, error: carried.value, startedAt, finishedAt },
+      ? { ok: true as const, value: carried.value, startedAt, finishedAt, nonce }
+      : { ok: false as const, error: carried.value, startedAt, finishedAt, nonce },
   ) as Exclude<ResultMessage, { skipped: true }>;
   if (carried.encoded) message.encoded = true;
   if (arrivedAt !== undefined) message.arrivedAt = arrivedAt;
@@ -100,11 +99,11 @@ async function execute(
     }
     context.settled = true;
     restoreBuiltins();
-    return reply(true, prepare(value, 'result'), startedAt, now(), arrivedAt);
+    return reply(task.nonce, true, prepare(value, 'result'), startedAt, now(), arrivedAt);
   } catch (error) {
     context.settled = true;
     restoreBuiltins();
-    return reply(false, encodeThrown(explain(error)), startedAt, now(), arrivedAt);
+    return reply(task.nonce, false, encodeThrown(explain(error)), startedAt, now(), arrivedAt);
   }
 }
 
@@ -121,7 +120,8 @@ export default function run(task: TaskMessage): Promise<ResultMessage> | ResultM
   keepStrayHandlers();
   restoreBuiltins();
   const startedAt = now();
-  if (!claimStart(slots, task.slot, task.ticket, threadId, startedAt)) return SKIPPED;
+  if (!claimStart(slots, task.slot, task.ticket, threadId, startedAt))
+    return assign(create(null) as object, { skipped: true as const, nonce: task.nonce });
   const context = newContext(task);
   return runs.run(context, execute, context, startedAt, arrivedAt);
 }
