@@ -36,4 +36,6 @@ export interface Executor {
   submit(request: RunRequest, onSettle: (outcome: Outcome) => void): RunHandle;
   /** Stops every run (they settle with LoaderClosedError) and releases threads. */
   close(): Promise<void>;
+  /** The loader no longer has any entry or wrapper of this function: drop what is kept for it. */
+  forget?(fn: FunctionRef): void;
 }

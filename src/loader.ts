@@ -107,7 +107,7 @@ export class Coordinator {
       // Entries are keyed by the channel's own number, not by the key option's text: a long
       // `key` would otherwise be copied into, and hashed with, every call's key text.
       const prefix = `${this.#nextChannelId++}|`;
-      channel = { name, prefix, identity, listeners: new Set(), registrations: 0, entries: 0 };
+      channel = { name, prefix, identity, fn, listeners: new Set(), registrations: 0, entries: 0 };
       this.#channels.set(name, channel);
       fnRecord.channels++;
     }
@@ -368,6 +368,9 @@ export class Coordinator {
     if (this.#channels.get(channel.name) !== channel) return;
     this.#channels.delete(channel.name);
     const fnRecord = this.#functions.get(channel.identity);
-    if (fnRecord && --fnRecord.channels === 0) this.#functions.delete(channel.identity);
+    if (fnRecord && --fnRecord.channels === 0) {
+      this.#functions.delete(channel.identity);
+      this.#executor.forget?.(channel.fn);
+    }
   }
 }

@@ -17,7 +17,7 @@ import {
   WorkerStartError,
 } from './errors.js';
 import type { Executor, Outcome, RunHandle, RunRequest } from './executor.js';
-import type { ResultMessage, TaskMessage, WorkerSetup } from './protocol.js';
+import type { FunctionRef, ResultMessage, TaskMessage, WorkerSetup } from './protocol.js';
 import { StartSlots, type SlotRef } from './start-slots.js';
 import { StrayReports } from './stray-reports.js';
 import { after, soon, type Timer } from './timers.js';
@@ -57,6 +57,8 @@ class PendingRun implements RunHandle {
   done = false;
   /** Handed to a thread that died before the run started, and handed over again once. */
   retried = false;
+  /** A thread answered that it lacks the inline function: send the source with it. */
+  needsSource = false;
 
   constructor(executor: PoolExecutor, request: RunRequest, onSettle: (outcome: Outcome) => void) {
     this.#executor = executor;
@@ -102,6 +104,14 @@ export class PoolExecutor implements Executor {
   #closed = false;
   readonly #onError: (error: Error) => void;
   readonly #nonces = new Nonces();
+  /**
+   * Inline functions by source: the number tasks name them by, and how many tasks have carried
+   * the source. A source is sent with the first tasks (about one per thread) and then only when
+   * a thread says it lacks it, rather than with every run (300 runs of a 1 MiB function cloned
+   * 300 MiB). Forgotten with the function (forget()).
+   */
+  readonly #inlineIds = new Map<string, { id: number; sentWithSource: number }>();
+  #nextInlineId = 0;
   /** Errors the threads could not charge to a run in flight. */
   readonly #strays: StrayReports;
   /**
@@ -220,6 +230,22 @@ export class PoolExecutor implements Executor {
     worker.terminate().catch(() => undefined);
   }
 
+  /** The task's name for an inline function, with its source while threads may lack it. */
+  #inline(source: string, run: PendingRun): { id: number; source?: string } {
+    let known = this.#inlineIds.get(source);
+    if (!known) this.#inlineIds.set(source, (known = { id: this.#nextInlineId++, sentWithSource: 0 }));
+    if (run.needsSource || known.sentWithSource < this.#settings.threads) {
+      known.sentWithSource++;
+      return { id: known.id, source };
+    }
+    return { id: known.id };
+  }
+
+  /** The coordinator no longer needs this function: forget its number (threads drop it by LRU). */
+  forget(fn: FunctionRef): void {
+    if (fn.kind === 'inline') this.#inlineIds.delete(fn.source);
+  }
+
   #finish(run: PendingRun, outcome: Outcome): void {
     if (run.done) return;
     run.done = true;
@@ -252,7 +278,7 @@ export class PoolExecutor implements Executor {
     let timer: Timer | undefined;
     // Optional fields only when set: every field is cloned twice per run.
     const message: TaskMessage = {
-      fn: request.fn.kind === 'inline' ? request.fn.source : request.fn,
+      fn: request.fn.kind === 'inline' ? this.#inline(request.fn.source, run) : request.fn,
       args: request.args,
       slot: slot.index,
       ticket: slot.ticket,
@@ -311,6 +337,13 @@ export class PoolExecutor implements Executor {
           });
         }
         if ('skipped' in result) return settle(undefined);
+        if ('missing' in result) {
+          // The thread did not have the function (a new thread, or one that dropped it): the
+          // run never started; it goes again, with the source this time.
+          run.needsSource = true;
+          this.#requeue([run]);
+          return settle(undefined);
+        }
         // A run started on a thread: threads start.
         this.#stalls = 0;
         const { arrivedAt, startedAt, finishedAt } = result;
@@ -477,7 +510,7 @@ function isReply(result: unknown, nonce: number): result is ResultMessage {
   if (typeof result !== 'object' || result === null) return false;
   const r = result as Record<string, unknown>;
   if (r.nonce !== nonce) return false;
-  if (r.skipped === true) return true;
+  if (r.skipped === true || r.missing === true) return true;
   return typeof r.ok === 'boolean' && typeof r.startedAt === 'number' && typeof r.finishedAt === 'number';
 }
 

@@ -40,9 +40,15 @@ export interface StrayReport {
   encoded?: true;
 }
 
+/**
+ * How a task names its function: a module export, or an inline function by the number the
+ * executor gave its source, with the source itself only until the threads have it (a thread
+ * that lacks it answers `missing`, and the task comes again with the source).
+ */
+export type TaskFunction = Extract<FunctionRef, { kind: 'module' }> | { id: number; source?: string };
+
 export interface TaskMessage {
-  /** An inline function's source text, or a module export. */
-  fn: string | Extract<FunctionRef, { kind: 'module' }>;
+  fn: TaskFunction;
   args: unknown[];
   /** Present when `args` went through codec.encode and must be decoded first. */
   encoded?: true;
@@ -73,7 +79,9 @@ export type ResultMessage =
   | ({ ok: true; value: unknown; encoded?: true } & ResultTiming)
   | ({ ok: false; error: unknown; encoded?: true } & ResultTiming)
   /** The main thread cancelled the run before it started: nothing ran. */
-  | { skipped: true; nonce: number };
+  | { skipped: true; nonce: number }
+  /** The task named an inline function by number only, and this thread does not have it. */
+  | { missing: true; nonce: number };
 
 /**
  * How many compiled inline functions each thread keeps (least recently used dropped first).

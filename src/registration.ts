@@ -19,6 +19,7 @@ export interface Channel {
   readonly prefix: string;
   /** The function's identity text (source or module URL and export). */
   readonly identity: string;
+  readonly fn: FunctionRef;
   readonly listeners: Set<Listener>;
   /** Live wrappers (asyncLoad() results not yet garbage-collected). */
   registrations: number;

@@ -112,3 +112,22 @@ describe('moduleTask exports', () => {
     }
   });
 });
+
+describe('sources sent once', () => {
+  it('a thread that dropped a function gets its source again, and the run is right', async () => {
+    const local = createLoader({ threads: 1 });
+    try {
+      const first = local.asyncLoad((x: number) => x + 1000);
+      expect(await first.wait(1)).toBe(1001);
+      // More distinct functions than a thread keeps compiled: the first is dropped there.
+      for (let i = 0; i < 300; i++) {
+        const other = local.asyncLoad(new Function(`return (x) => x + ${i}`)() as (x: number) => number);
+        expect(await other.wait(1)).toBe(1 + i);
+      }
+      // Named by number only now; the thread answers that it lacks it, and it comes again.
+      expect(await first.wait(2)).toBe(1002);
+    } finally {
+      await local.close();
+    }
+  });
+});

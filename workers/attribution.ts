@@ -20,8 +20,9 @@ export interface RunContext {
   fail: ((error: unknown) => void) | undefined;
   /** A stray caught while the run was in flight: it fails the run. */
   stray: { error: unknown } | undefined;
-  /** For reports: the function's name and the arguments as it received them. */
+  /** For reports: the function's name, its source (inline), the arguments as it received them. */
   name: string;
+  source: string | undefined;
   args: unknown[] | undefined;
 }
 
@@ -35,7 +36,15 @@ export function reportStraysOn(channel: BroadcastChannel): void {
 }
 
 export function newContext(task: TaskMessage): RunContext {
-  return { task, settled: false, fail: undefined, stray: undefined, name: '', args: undefined };
+  return {
+    task,
+    settled: false,
+    fail: undefined,
+    stray: undefined,
+    name: '',
+    source: undefined,
+    args: undefined,
+  };
 }
 
 /** Throws the stray error a run in flight caught, if any. */
@@ -109,9 +118,11 @@ function report(context: RunContext | undefined, error: unknown): void {
 function describeRun(context: RunContext): string {
   const { fn } = context.task;
   let what: string;
-  if (typeof fn !== 'string') what = `\`${fn.exportName}\` from ${fn.url}`;
+  if ('url' in fn) what = `\`${fn.exportName}\` from ${fn.url}`;
   else if (context.name) what = `\`${context.name}\``;
-  else what = `the inline function \`${shorten(fn.replace(/\s+/g, ' '), 60)}\``;
+  else if (context.source)
+    what = `the inline function \`${shorten(context.source.replace(/\s+/g, ' '), 60)}\``;
+  else what = 'an inline function';
   if (!context.args) return what;
   let args: string;
   try {

@@ -12,10 +12,18 @@ import { reflectApply, SafeMap } from './start-up.js';
 export type AnyFunction = (...args: unknown[]) => unknown;
 type ModuleRef = Extract<FunctionRef, { kind: 'module' }>;
 
-/** The function a task names; compiles or imports it on first use on this thread. */
+/**
+ * The function a task names; compiles or imports it on first use on this thread. Call only
+ * when hasFunction() says the thread has what it needs.
+ */
 export function findFunction(fn: TaskMessage['fn']): AnyFunction | Promise<AnyFunction> {
-  if (typeof fn === 'string') return compileInline(fn);
-  return importModule(fn.url).then((mod) => exportOf(mod, fn));
+  if ('url' in fn) return importModule(fn.url).then((mod) => exportOf(mod, fn));
+  return compileInline(fn.id, fn.source!);
+}
+
+/** False for an inline function sent by number only that this thread has not compiled (or dropped). */
+export function hasFunction(fn: TaskMessage['fn']): boolean {
+  return 'url' in fn || fn.source !== undefined || compiled.get(fn.id) !== undefined;
 }
 
 /** Marks frames of inline functions in stacks, so a ReferenceError can be traced to them. */
@@ -80,17 +88,18 @@ const argumentsTrap: object = new Proxy(Object.create(null) as object, {
  * order; a hit moves the function to the end). Bounded: a process that makes functions on the
  * fly would otherwise keep every one compiled on every thread for the thread's life.
  */
-const compiled = new SafeMap<string, AnyFunction>();
-/** The most recently used source: repeated runs of one function skip the reordering. */
-let mostRecent: string | undefined;
+const compiled = new SafeMap<number, AnyFunction>();
+/** The most recently used function: repeated runs of one function skip the reordering. */
+let mostRecent: number | undefined;
 
-function compileInline(source: string): AnyFunction {
-  let fn = compiled.get(source);
+/** By the number the executor gave the source (its source comes along until threads have it). */
+function compileInline(id: number, source: string): AnyFunction {
+  let fn = compiled.get(id);
   if (fn) {
-    if (source !== mostRecent) {
-      compiled.delete(source);
-      compiled.set(source, fn);
-      mostRecent = source;
+    if (id !== mostRecent) {
+      compiled.delete(id);
+      compiled.set(id, fn);
+      mostRecent = id;
     }
     return fn;
   }
@@ -103,8 +112,8 @@ function compileInline(source: string): AnyFunction {
   );
   const helpers = [nameHelper, dynamicImport, requireFromApp, argumentsTrap];
   fn = reflectApply(factory, thisTrap, helpers) as AnyFunction;
-  compiled.set(source, fn);
-  mostRecent = source;
+  compiled.set(id, fn);
+  mostRecent = id;
   if (compiled.size > COMPILED_FUNCTIONS_PER_THREAD) {
     const oldest = compiled.first();
     if (oldest !== undefined) compiled.delete(oldest);

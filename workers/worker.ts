@@ -22,11 +22,14 @@ import {
   throwIfStray,
   type RunContext,
 } from './attribution.js';
-import { explain, findFunction, thisTrap } from './functions.js';
+import { explain, findFunction, hasFunction, thisTrap } from './functions.js';
 
 const { slots, strayChannel } = takeMachinery();
 // Taken before any user code runs, like everything the replies depend on.
 const { assign, create } = Object;
+// eslint-disable-next-line @typescript-eslint/unbound-method -- taken before user code; called with reflectApply
+const functionToString = Function.prototype.toString;
+const functionSource = (fn: unknown): string => reflectApply(functionToString, fn, []);
 const NativePromise = Promise;
 const isProxy = types.isProxy;
 // eslint-disable-next-line @typescript-eslint/unbound-method -- taken before user code; called with reflectApply
@@ -69,7 +72,7 @@ function reply(
     ok
       ? { ok: true as const, value: carried.value, startedAt, finishedAt, nonce }
       : { ok: false as const, error: carried.value, startedAt, finishedAt, nonce },
-  ) as Exclude<ResultMessage, { skipped: true }>;
+  ) as Exclude<ResultMessage, { skipped: true } | { missing: true }>;
   if (carried.encoded) message.encoded = true;
   if (arrivedAt !== undefined) message.arrivedAt = arrivedAt;
   return message;
@@ -87,6 +90,7 @@ async function execute(
     const fn = typeof found === 'function' ? found : await found;
     const args = task.encoded ? (decode(task.args) as unknown[]) : task.args;
     context.name = fn.name;
+    if (!('url' in task.fn)) context.source = functionSource(fn);
     context.args = args;
     let value = reflectApply(fn, thisTrap, args);
     throwIfStray(context);
@@ -112,6 +116,10 @@ export default function run(task: TaskMessage): Promise<ResultMessage> | ResultM
   // called it could claim other runs' start slots.
   if (runs.getStore() !== undefined)
     throw new Error('async-load: the worker entry point is not for functions to call.');
+  // Named by number only and not on this thread: the host sends it again with the source.
+  // Before anything else: the run has not started, and must not be marked as started.
+  if (!hasFunction(task.fn))
+    return assign(create(null) as object, { missing: true as const, nonce: task.nonce });
   let arrivedAt: number | undefined;
   if (task.notBefore !== undefined) {
     arrivedAt = now();
