@@ -136,7 +136,16 @@ const NEGATIVE_ZERO = Object.freeze({ negativeZero: true });
  */
 class Reading {
   readonly tokens: unknown[] = [];
-  readonly reads = new Map<object, Read>();
+  /** Objects read, and what was read of each, in step: a Map is built from them only on a miss. */
+  readonly #objects: object[] = [];
+  readonly #reads: Read[] = [];
+
+  /** What was read of each object, for the walker (built only when the memo misses). */
+  get reads(): Map<object, Read> {
+    const map = new Map<object, Read>();
+    for (let i = 0; i < this.#objects.length; i++) map.set(this.#objects[i]!, this.#reads[i]!);
+    return map;
+  }
   complete = true;
   readonly #memo: KeyMemo;
 
@@ -166,7 +175,8 @@ class Reading {
       const { sorted } = layout;
       const values: unknown[] = new Array(sorted.length);
       for (let i = 0; i < sorted.length; i++) values[i] = (obj as Record<string, unknown>)[sorted[i]!];
-      this.reads.set(obj, { labels: layout.labels, values });
+      this.#objects.push(obj);
+      this.#reads.push({ labels: layout.labels, values });
       this.tokens.push(layout);
       for (let i = 0; this.complete && i < values.length; i++) this.#value(values[i], depth + 1);
       return;
@@ -182,7 +192,8 @@ class Reading {
       }
       const values: unknown[] = new Array(length);
       for (let i = 0; i < length; i++) values[i] = arr[i];
-      this.reads.set(obj, { labels: undefined, values });
+      this.#objects.push(obj);
+      this.#reads.push({ labels: undefined, values });
       this.list(values, depth + 1);
       return;
     }
