@@ -1,0 +1,23 @@
+import { defineConfig, mergeConfig } from 'vitest/config';
+import base from './vitest.config.js';
+
+/**
+ * The suite as Stryker runs it (`npm run mutate`): without the browser, tarball, soak and README
+ * tests, which build, pack or take minutes and do not exercise src/ more than the rest, and with a
+ * setup file that hands the active mutant to the pool's worker threads (see test/stryker/).
+ */
+export default mergeConfig(
+  base,
+  defineConfig({
+    test: {
+      exclude: [
+        'test/dashboard.test.ts',
+        'test/package.test.ts',
+        'test/soak.test.ts',
+        'test/readme.test.ts',
+        'node_modules/**',
+      ],
+      setupFiles: ['test/stryker/thread-mutants.ts'],
+    },
+  }),
+);
