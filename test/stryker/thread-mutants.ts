@@ -53,16 +53,32 @@ if (namespace === undefined) {
   const preload = fileURLToPath(new URL('./thread-preload.mjs', import.meta.url));
   process.execArgv.push('--import', preload);
 
+  // Coverage Stryker files as "static" (reached while no test was current) makes a mutant run
+  // against the whole suite. Most of it here is not module loading but a test's tail: a run that
+  // settles, or a loader that closes, after the test body returned. What was reached before the
+  // file's first test is left static (mutants in module-level code need Stryker's reload); what
+  // was first reached later is counted, like the threads' coverage, for every test of the file.
   const testIds: string[] = [];
+  let beforeFirstTest: Set<string> | undefined;
   beforeEach(() => {
+    beforeFirstTest ??= new Set(Object.keys(ns.mutantCoverage?.static ?? {}));
     if (ns.currentTestId !== undefined) testIds.push(ns.currentTestId);
   });
   // afterAll hooks run last-registered first, so this runs before Stryker's own afterAll reads
   // the coverage object.
   afterAll(() => {
-    const ids = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    const ids = new Set(readFileSync(file, 'utf8').split('\n').filter(Boolean));
     rmSync(file, { force: true });
     const coverage = (ns.mutantCoverage ??= { static: {}, perTest: {} });
+    if (testIds.length === 0) {
+      for (const id of ids) coverage.static[id] = (coverage.static[id] ?? 0) + 1;
+      return;
+    }
+    for (const id of Object.keys(coverage.static)) {
+      if (beforeFirstTest?.has(id)) continue;
+      ids.add(id);
+      delete coverage.static[id];
+    }
     for (const testId of testIds) {
       const perTest = (coverage.perTest[testId] ??= {});
       for (const id of ids) perTest[id] = (perTest[id] ?? 0) + 1;
