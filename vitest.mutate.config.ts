@@ -3,8 +3,9 @@ import base from './vitest.config.js';
 
 /**
  * The suite as Stryker runs it (`npm run mutate`): without the browser, tarball, soak and README
- * tests, which build, pack or take minutes and do not exercise src/ more than the rest, and with a
- * setup file that hands the active mutant to the pool's worker threads (see test/stryker/).
+ * tests, which build, pack or take minutes and do not exercise src/ more than the rest, nor the
+ * real-time timing tests (see below), and with a setup file that hands the active mutant to the
+ * pool's worker threads (see test/stryker/).
  */
 export default mergeConfig(
   base,

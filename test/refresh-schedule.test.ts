@@ -38,7 +38,7 @@ class RecordingExecutor implements Executor {
       settle: (outcome) => {
         const at = now();
         const full = { startedAt: at, finishedAt: at, value: undefined, error: undefined, ...outcome };
-        queueMicrotask(() => onSettle(full as Outcome));
+        queueMicrotask(() => onSettle(full));
       },
     });
     return { startedAt: () => undefined, cancel: () => undefined };
