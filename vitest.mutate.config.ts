@@ -1,5 +1,6 @@
 import { defineConfig, mergeConfig } from 'vitest/config';
 import base from './vitest.config.js';
+import { FastFirstSequencer } from './test/stryker/sequencer.js';
 
 /**
  * The suite as Stryker runs it (`npm run mutate`): without the browser, tarball, soak and README
@@ -23,6 +24,7 @@ export default mergeConfig(
         'node_modules/**',
       ],
       setupFiles: ['test/stryker/thread-mutants.ts'],
+      sequence: { sequencer: FastFirstSequencer },
       // The timing tests measure real threads on a shared 2-core machine; a failure in Stryker's
       // initial run aborts the whole run, and a spurious one would count a mutant as killed.
       retry: 2,
