@@ -14,7 +14,7 @@ export default {
   checkers: [],
   concurrency: 1,
   timeoutMS: 4000,
-  timeoutFactor: 1.5,
+  timeoutFactor: 1.25,
   incremental: true,
   incrementalFile: 'reports/stryker-incremental.json',
   reporters: ['clear-text', 'progress', 'html', 'json'],

@@ -25,6 +25,10 @@ export default mergeConfig(
       ],
       setupFiles: ['test/stryker/thread-mutants.ts'],
       sequence: { sequencer: FastFirstSequencer },
+      // A mutant that makes a run or a promise hang fails its test here rather than waiting out
+      // Stryker's timeout, which is computed from the whole covering suite (a minute or more).
+      testTimeout: 10_000,
+      hookTimeout: 10_000,
       // The timing tests measure real threads on a shared 2-core machine; a failure in Stryker's
       // initial run aborts the whole run, and a spurious one would count a mutant as killed.
       retry: 2,
