@@ -103,6 +103,16 @@ describe('dispatch', () => {
     });
   });
 
+  it('reports no error while a run after a failed one is in flight (calls still throw it)', () => {
+    const e = entry();
+    e.dispatch({ type: 'start', run: handle() });
+    const error = new Error('bad');
+    e.dispatch({ type: 'settle', outcome: { ok: false, error, startedAt: 1, finishedAt: 2 } });
+    e.dispatch({ type: 'start', run: handle() });
+    expect(e.state()).toMatchObject({ status: 'running', error: undefined });
+    expect(e.failure).toEqual({ error });
+  });
+
   it('waiters of one run do not hear the next one', async () => {
     const e = entry();
     e.dispatch({ type: 'start', run: handle() });

@@ -88,6 +88,27 @@ describe('flat objects', () => {
   });
 });
 
+describe('flat objects sharing values', () => {
+  it('keeps texts of objects that share their first values side by side', () => {
+    const memo = new KeyMemo();
+    const layout = memo.layoutOf(['a', 'b'], sortKeys, label);
+    memo.rememberFlat('p', layout, [1, 2], 'T12');
+    memo.rememberFlat('p', layout, [1, 3], 'T13');
+    expect(memo.flat('p', layout, [1, 2])).toBe('T12');
+    expect(memo.flat('p', layout, [1, 3])).toBe('T13');
+  });
+
+  it('counts 48 bytes for each value kept', () => {
+    // Budget 800, a quarter is 200: a 1-character text (100) with two values (96) fits, with three (144) not.
+    const memo = new KeyMemo(800);
+    const layout = memo.layoutOf(['a', 'b', 'c'], sortKeys, label);
+    memo.rememberFlat('p', layout, [1, 2], 'T');
+    memo.rememberFlat('q', layout, [1, 2, 3], 'U');
+    expect(memo.flat('p', layout, [1, 2])).toBe('T');
+    expect(memo.flat('q', layout, [1, 2, 3])).toBeUndefined();
+  });
+});
+
 describe('layouts', () => {
   it('sorts and labels the keys, and reuses the layout for the same key order', () => {
     const memo = new KeyMemo();

@@ -124,6 +124,16 @@ describe('the anchor of the next refresh', () => {
     expect(next.request.notBefore).toBe(scheduled + 1000);
   });
 
+  it('is the scheduled start when the refresh started exactly 1 ms late', async () => {
+    const { scheduled, next } = await secondRefresh(1);
+    expect(next.request.notBefore).toBe(scheduled + 1000);
+  });
+
+  it("is the actual start when the refresh started early (another thread's clock)", async () => {
+    const { scheduled, next } = await secondRefresh(-0.5);
+    expect(next.request.notBefore).toBeCloseTo(scheduled + 999.5, 6);
+  });
+
   it('is the actual start when the refresh started late', async () => {
     const { scheduled, next } = await secondRefresh(7);
     expect(next.request.notBefore).toBeCloseTo(scheduled + 1007, 6);

@@ -188,6 +188,16 @@ describe('ttl', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('drops an entry unread for exactly ttl', async () => {
+    const { store: s, removed } = store(100, 1000);
+    const a = entry('a');
+    s.add(a);
+    s.touch(a, performance.now());
+    // Sweeps every 250 ms: the one at 1000 ms finds it unread for exactly ttl.
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(removed).toEqual([['a', 'expired']]);
+  });
+
   it('keeps one sweep timer for the whole store, and none without ttl', () => {
     const { store: s } = store(100, 1000);
     for (const t of ['a', 'b', 'c']) s.add(entry(t));
