@@ -64,6 +64,7 @@ export class KeyMemo {
     const last = this.#lastLayout;
     if (last && last.order.length === order.length) {
       let same = true;
+      // Stryker disable next-line EqualityOperator: lengths are equal here, so the extra step compares undefined with undefined
       for (let i = 0; i < order.length; i++) {
         // Property names are interned strings: this comparison is pointer-cheap.
         if (last.order[i] !== order[i]) {

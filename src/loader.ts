@@ -100,12 +100,14 @@ export class Coordinator {
   register(fn: FunctionRef, options: LoadOptions, wrapper?: object): Registration {
     const identity = functionIdentity(fn);
     let fnRecord = this.#functions.get(identity);
+    // Stryker disable next-line UpdateOperator: ids need only be unique, and counting down keeps them unique
     if (!fnRecord) this.#functions.set(identity, (fnRecord = { id: this.#nextFunctionId++, channels: 0 }));
     const name = keyPrefix(fnRecord.id, options.key);
     let channel = this.#channels.get(name);
     if (!channel) {
       // Entries are keyed by the channel's own number, not by the key option's text: a long
       // `key` would otherwise be copied into, and hashed with, every call's key text.
+      // Stryker disable next-line UpdateOperator: channel numbers need only be unique, and counting down keeps them unique
       const prefix = `${this.#nextChannelId++}|`;
       channel = { name, prefix, identity, listeners: new Set(), registrations: 0, entries: 0 };
       this.#channels.set(name, channel);
@@ -192,6 +194,7 @@ export class Coordinator {
     if (!entries) return undefined;
     let latest: Entry | undefined;
     for (const entry of entries) if (!latest || entry.valueSeq > latest.valueSeq) latest = entry;
+    // Stryker disable next-line OptionalChaining: a key's set is deleted when it empties, so `latest` is always set here
     return latest?.value;
   }
 
@@ -228,6 +231,7 @@ export class Coordinator {
   }
 
   #readTime(): number {
+    // Stryker disable next-line ConditionalExpression: lastRead is only compared when ttl is finite; 0 just saves the clock read
     return this.#options.ttl === Infinity ? 0 : performance.now();
   }
 
@@ -255,6 +259,7 @@ export class Coordinator {
       this.#deferred = [];
       loadHasher().then(
         () => {
+          // Stryker disable next-line ArrayDeclaration: #deferred is only undefined here after close(), when no op runs
           const ops = this.#deferred ?? [];
           this.#deferred = undefined;
           for (const op of ops) {
@@ -295,6 +300,7 @@ export class Coordinator {
 
   #start(entry: Entry, notBefore?: number): void {
     const { options } = entry.registration;
+    // Stryker disable next-line ConditionalExpression: handedOver is only read when notBefore is set
     const handedOver = notBefore === undefined ? 0 : now();
     const run = this.#executor.submit(
       {
@@ -316,6 +322,7 @@ export class Coordinator {
 
   /** `anchor`: the start the next refresh is measured from (see anchorOf). */
   #settle(entry: Entry, run: Entry['run'], outcome: Outcome, anchor: number): void {
+    // Stryker disable next-line ConditionalExpression: defensive: an entry starts no new run before its current one settled
     if (entry.run !== run) return;
     if (entry.removed) {
       // Expired by `ttl` while running: its waiters still get the outcome; nothing follows it.
@@ -341,6 +348,7 @@ export class Coordinator {
     const target = anchor + refreshEvery;
     entry.refreshTimer = after(target - this.#lead - now(), () => {
       entry.refreshTimer = undefined;
+      // Stryker disable next-line ConditionalExpression,LogicalOperator: defensive: removal, refresh() and close() cancel this timer first
       if (entry.removed || entry.run || this.#closed) return;
       try {
         this.#start(entry, target);
@@ -375,12 +383,14 @@ export class Coordinator {
     // An evicted entry is never running; an expired one's run may finish for its waiters.
     entry.dispatch({
       type: 'remove',
+      // Stryker disable next-line ConditionalExpression,StringLiteral: an evicted entry has no run and no waiters, so the error reaches no one
       error: why === 'evicted' ? new CancelledError('the entry was evicted') : undefined,
     });
   }
 
   /** Drops everything kept for an entry that has left the store. */
   #forget(entry: Entry): void {
+    // Stryker disable next-line ConditionalExpression: defensive: the store hands over each entry once, before it is marked removed
     if (entry.removed) return;
     const { key } = entry.registration.options;
     if (key !== undefined) {
@@ -394,6 +404,7 @@ export class Coordinator {
 
   #forgetIfUnused(channel: Channel): void {
     if (channel.registrations > 0 || channel.entries > 0) return;
+    // Stryker disable next-line ConditionalExpression: defensive: needs a wrapper collected after its channel was replaced, which tests cannot force
     if (this.#channels.get(channel.name) !== channel) return;
     this.#channels.delete(channel.name);
     const fnRecord = this.#functions.get(channel.identity);
