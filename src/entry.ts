@@ -169,6 +169,7 @@ export class Entry {
     return {
       status: this.status,
       value: this.value,
+      // Stryker disable next-line OptionalChaining: status 'error' always comes with a failure
       error: this.status === 'error' ? this.failure?.error : undefined,
       startedAt: this.run ? this.run.startedAt() : this.startedAt,
       finishedAt: this.finishedAt,
@@ -193,6 +194,7 @@ export class Entry {
       },
       status: ok ? 'complete' : 'error',
       value: this.value,
+      // Stryker disable next-line OptionalChaining: status 'error' always comes with a failure
       error: ok ? undefined : this.failure?.error,
       startedAt: this.startedAt,
       finishedAt: this.finishedAt!,
