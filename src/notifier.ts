@@ -11,7 +11,11 @@ import { after, soon } from './timers.js';
 
 interface Batch {
   events: UpdateEvent[];
-  registrations: Registration[];
+  /**
+   * Each event's listeners: the channel's set, shared by every wrapper of one (function, key),
+   * so that a listener hears each run once per batch whichever wrapper started it.
+   */
+  audiences: Set<Listener>[];
 }
 
 export class Notifier {
@@ -35,7 +39,7 @@ export class Notifier {
     const interval = registration.pollInterval;
     let batch = this.#open.get(interval);
     if (!batch) {
-      const opened: Batch = { events: [], registrations: [] };
+      const opened: Batch = { events: [], audiences: [] };
       batch = opened;
       this.#open.set(interval, opened);
       const flush = (): void => {
@@ -49,7 +53,7 @@ export class Notifier {
       else after(interval - (now() - event.finishedAt) - 1, flush, true);
     }
     batch.events.push(event);
-    batch.registrations.push(registration);
+    batch.audiences.push(registration.listeners);
   }
 
   /**
@@ -60,18 +64,15 @@ export class Notifier {
    */
   #deliver(batch: Batch): void {
     if (this.#stopped) return;
-    const byRegistration = new Map<Registration, { listeners: Listener[]; events: UpdateEvent[] }>();
-    batch.registrations.forEach((registration, i) => {
-      if (registration.listeners.size === 0) return;
-      let target = byRegistration.get(registration);
-      if (!target)
-        byRegistration.set(registration, (target = { listeners: [...registration.listeners], events: [] }));
+    const byAudience = new Map<Set<Listener>, { listeners: Listener[]; events: UpdateEvent[] }>();
+    batch.audiences.forEach((audience, i) => {
+      if (audience.size === 0) return;
+      let target = byAudience.get(audience);
+      if (!target) byAudience.set(audience, (target = { listeners: [...audience], events: [] }));
       target.events.push(batch.events[i]!);
     });
     this.#callEach([...this.loaderListeners], this.loaderListeners, batch.events);
-    for (const [registration, { listeners, events }] of byRegistration) {
-      this.#callEach(listeners, registration.listeners, events);
-    }
+    for (const [audience, { listeners, events }] of byAudience) this.#callEach(listeners, audience, events);
   }
 
   #callEach(snapshot: Listener[], current: Set<Listener>, events: UpdateEvent[]): void {

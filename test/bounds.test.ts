@@ -156,6 +156,22 @@ describe('shared entries, shared news', () => {
   });
 });
 
+describe('shared entries, one batch', () => {
+  it('a listener of two wrappers of one (function, key) is called once per batch, with both runs', async () => {
+    const { core, executor } = fakeCoordinator({ pollInterval: 0 });
+    const first = core.register(fn, { key: 'k' });
+    const second = core.register(fn, { key: 'k' });
+    const calls: unknown[][] = [];
+    core.subscribe(first.listeners, (events: UpdateEvent[]) => calls.push(events.map((e) => e.value)));
+    core.read(first, [1]);
+    core.read(second, [2]);
+    executor.runs[0]!.succeed('one');
+    executor.runs[1]!.succeed('two');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls).toEqual([['one', 'two']]);
+  });
+});
+
 describe('calls made while the hasher loads', () => {
   /** A coordinator from a fresh module graph, whose hasher has not loaded yet. */
   async function fresh(): Promise<{
