@@ -51,8 +51,6 @@ class PendingRun implements RunHandle {
   readonly #executor: PoolExecutor;
   /** Set once handed to Piscina. */
   slot: SlotRef | undefined;
-  /** Why the run was stopped after it started (its thread is being terminated). */
-  stopReason: Error | undefined;
   /** Set once settled for the caller (or cancelled while still queued). */
   done = false;
   /** Handed to a thread that died before the run started, and handed over again once. */
@@ -197,7 +195,7 @@ export class PoolExecutor implements Executor {
   }
 
   cancel(run: PendingRun, reason: Error): void {
-    if (run.done || run.stopReason) return;
+    if (run.done) return;
     // Still in our queue, or handed off but not started: it will never run.
     if (!run.slot || this.#slots.cancelStart(run.slot)) {
       this.#finish(run, { ok: false, error: reason, startedAt: undefined, finishedAt: now() });
@@ -206,7 +204,6 @@ export class PoolExecutor implements Executor {
     // Running: stop its thread, and settle for the caller now rather than when the thread has
     // exited: a thread blocked in a system call (execSync, a read from a pipe) exits only when
     // the call returns, and the caller's deadline is the timeout, not that.
-    run.stopReason = reason;
     const startedAt = this.#slots.startedAt(run.slot);
     const threadId = this.#slots.threadOf(run.slot);
     if (threadId !== undefined) this.#stopThread(threadId);
@@ -220,7 +217,7 @@ export class PoolExecutor implements Executor {
    * thread its next task, which would then die with it (6 to 17 of 150 innocent runs failed in
    * the issue's loop). So the thread is first marked doomed, which the load balancer respects,
    * and only then terminated. Piscina sees the exit, fails whatever task the thread still had
-   * (only the stopped run, whose error is `stopReason`), drops the thread and starts another.
+   * (only the stopped run, already settled for its caller), drops the thread and starts another.
    */
   #stopThread(threadId: number): void {
     const worker = this.#pool.threads.find((w) => w.threadId === threadId);
@@ -302,7 +299,7 @@ export class PoolExecutor implements Executor {
         this.#handedOff.delete(run);
         try {
           if (outcome)
-            this.#finish(run, run.stopReason ? { ...outcome, ok: false, error: run.stopReason } : outcome);
+            this.#finish(run, outcome);
         } catch (error) {
           // Settling runs the coordinator's bookkeeping; a bug there must reach onError, not the host.
           this.#onError(error instanceof Error ? error : new Error(String(error)));
@@ -359,7 +356,6 @@ export class PoolExecutor implements Executor {
         if (
           pool === this.#pool &&
           !run.done &&
-          !run.stopReason &&
           run.slot === slot &&
           this.#slots.cancelStart(slot)
         ) {
@@ -384,7 +380,7 @@ export class PoolExecutor implements Executor {
         const startedAt = this.#slots.startedAt(slot);
         // A run started on a thread: threads start (a crash of a run is not a start failure).
         if (startedAt !== undefined) this.#stalls = 0;
-        settle({ ok: false, error: run.stopReason ?? crashError(error), startedAt, finishedAt: now() });
+        settle({ ok: false, error: crashError(error), startedAt, finishedAt: now() });
       },
     );
   }
@@ -425,7 +421,7 @@ export class PoolExecutor implements Executor {
     // Handed-off runs that have not started never will on this pool: take them back.
     const waiting: PendingRun[] = [];
     for (const run of this.#handedOff) {
-      if (run.slot && !run.done && !run.stopReason && this.#slots.cancelStart(run.slot)) waiting.push(run);
+      if (run.slot && !run.done && this.#slots.cancelStart(run.slot)) waiting.push(run);
     }
     const queued = this.#head < this.#queue.length;
     if (waiting.length === 0 && !queued) return;
