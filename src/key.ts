@@ -42,15 +42,19 @@ export interface DerivedKey {
 /** The key of a single string or number argument; its text is built only when an entry is made. */
 class SingleKey implements DerivedKey {
   readonly binaries = undefined;
-  readonly single: { readonly prefix: string; readonly value: string | number };
+  /** Itself: one allocation on the hit path, not two. */
+  readonly single = this;
+  readonly prefix: string;
+  readonly value: string | number;
   #text: string | undefined;
 
   constructor(prefix: string, value: string | number) {
-    this.single = { prefix, value };
+    this.prefix = prefix;
+    this.value = value;
   }
 
   get text(): string {
-    const { prefix, value } = this.single;
+    const { prefix, value } = this;
     this.#text ??= typeof value === 'string' ? `${prefix}"${value}` : `${prefix}#${value}`;
     return this.#text;
   }

@@ -18,7 +18,6 @@ export class Store {
   readonly #singles = new Map<string, Map<string | number, Entry>>();
   /** Every entry. Read order is kept by `readSeq` (for eviction) and `lastRead` (for ttl). */
   readonly #all = new Set<Entry>();
-  #size = 0;
   readonly #maxEntries: number;
   readonly #ttl: number;
   readonly #release: (entry: Entry, why: Removal) => void;
@@ -43,7 +42,7 @@ export class Store {
   }
 
   get size(): number {
-    return this.#size;
+    return this.#all.size;
   }
 
   find(key: DerivedKey): Entry | undefined {
@@ -58,7 +57,6 @@ export class Store {
   /** Adds a new entry (its creation counts as its first read), then enforces `maxEntries`. */
   add(entry: Entry): void {
     this.#link(entry);
-    this.#size++;
     this.#all.add(entry);
     entry.readSeq = ++this.#readSeq;
     this.#enforce();
@@ -131,7 +129,7 @@ export class Store {
 
   /** Past `maxEntries`, the least recently read entries that are not running go first. */
   #enforce(): void {
-    while (this.#size > this.#maxEntries) {
+    while (this.#all.size > this.#maxEntries) {
       const entry = this.#evictable.peek();
       if (!entry) return;
       if (entry.heapKey !== entry.readSeq) {
@@ -150,7 +148,6 @@ export class Store {
   remove(entry: Entry): void {
     if (!this.#all.delete(entry)) return;
     this.#evictable.delete(entry);
-    this.#size--;
     this.#unlink(entry);
   }
 
@@ -172,7 +169,7 @@ export class Store {
         this.remove(entry);
         this.#release(entry, 'expired');
       }
-      if (this.#size > 0) this.#scheduleSweep();
+      if (this.#all.size > 0) this.#scheduleSweep();
     });
   }
 
