@@ -4,15 +4,14 @@
  * no thread is ever held waiting for a schedule that far away. The chaining is tested with fake
  * timers (which overflow exactly as Node's do); the options end to end with real threads.
  */
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { now } from '../src/clock.js';
 import type { Outcome } from '../src/executor.js';
-import { createLoader, type Loader } from '../src/index.js';
 import { resolveLoaderOptions } from '../src/options.js';
 import { PoolExecutor } from '../src/pool-executor.js';
 import { MAX_START_WAIT_MS } from '../src/protocol.js';
 import { after, MAX_TIMER_MS } from '../src/timers.js';
-import { watchHostErrors } from './helpers.js';
+import { loaderFactory, watchHostErrors } from './helpers.js';
 
 const DAY = 86_400_000;
 
@@ -79,13 +78,7 @@ describe('after() chains timers past 2^31-1 ms (fake timers)', () => {
 
 describe('long durations on real threads', () => {
   watchHostErrors();
-  const loaders: Loader[] = [];
-  afterAll(() => Promise.all(loaders.map((l) => l.close())));
-  function loader(options: Parameters<typeof createLoader>[0] = {}): Loader {
-    const l = createLoader({ threads: 2, pollInterval: 0, ...options });
-    loaders.push(l);
-    return l;
-  }
+  const loader = loaderFactory();
   const busy = (ms: number): string => {
     const end = Date.now() + ms;
     while (Date.now() < end);

@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   CancelledError,
   createLoader,
@@ -20,7 +20,7 @@ import {
 } from '../src/index.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { watchHostErrors } from './helpers.js';
+import { loaderFactory, watchHostErrors } from './helpers.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -32,13 +32,7 @@ function heapAfterGc(): number {
 
 watchHostErrors();
 
-const loaders: Loader[] = [];
-afterAll(() => Promise.all(loaders.map((l) => l.close())));
-function loader(options: Parameters<typeof createLoader>[0] = {}): Loader {
-  const l = createLoader({ threads: 2, pollInterval: 0, ...options });
-  loaders.push(l);
-  return l;
-}
+const loader = loaderFactory();
 
 /** A later call on the same loader still works. */
 async function stillWorks(l: Loader): Promise<void> {

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, expect } from 'vitest';
+import { createLoader, type Loader } from '../src/index.js';
 
 /** A file a worker appends one character to per run: counts runs by their side effect. */
 export function runCounter(): { path: string; count: () => number } {
@@ -33,4 +34,18 @@ export function watchHostErrors(): void {
 /** Resolves after the current macrotask queue has run once (the event loop got a turn). */
 export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Makes loaders for a test file (2 threads, announcements at once, unless overridden) and
+ * closes every one of them after the file's tests.
+ */
+export function loaderFactory(): (options?: Parameters<typeof createLoader>[0]) => Loader {
+  const loaders: Loader[] = [];
+  afterAll(() => Promise.all(loaders.map((l) => l.close())));
+  return (options = {}) => {
+    const l = createLoader({ threads: 2, pollInterval: 0, ...options });
+    loaders.push(l);
+    return l;
+  };
 }

@@ -3,23 +3,17 @@
  * down with it, and threads that cannot start fail the runs waiting for them instead of leaving
  * them pending. Real threads; the race loop's full 10,000 runs run when SOAK is set.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { now } from '../src/clock.js';
 import type { Outcome } from '../src/executor.js';
-import { createLoader, TimeoutError, WorkerStartError, type Loader } from '../src/index.js';
+import { TimeoutError, WorkerStartError } from '../src/index.js';
 import { resolveLoaderOptions } from '../src/options.js';
 import { PoolExecutor } from '../src/pool-executor.js';
-import { nextTurn, watchHostErrors } from './helpers.js';
+import { loaderFactory, nextTurn, watchHostErrors } from './helpers.js';
 
 watchHostErrors();
 
-const loaders: Loader[] = [];
-afterAll(() => Promise.all(loaders.map((l) => l.close())));
-function loader(options: Parameters<typeof createLoader>[0] = {}): Loader {
-  const l = createLoader({ threads: 2, pollInterval: 0, ...options });
-  loaders.push(l);
-  return l;
-}
+const loader = loaderFactory();
 
 /**
  * Innocent runs in the race loop: 10,000 under SOAK (the issue's bar); 300 otherwise, of which
