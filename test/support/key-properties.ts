@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { deriveKey, keyPrefix, sameBinaries, type DerivedKey } from '../../src/key.js';
 import { KeyMemo } from '../../src/key-memo.js';
 import {
+  BIN_KINDS,
   equivalentPairArb,
   independentPairArb,
   mutatedPairArb,
@@ -98,19 +99,7 @@ export const FEATURES = [
   'object Map key',
   'Set',
   'object Set item',
-  'Int8Array',
-  'Uint8Array',
-  'Uint8ClampedArray',
-  'Int16Array',
-  'Uint16Array',
-  'Int32Array',
-  'Uint32Array',
-  'Float32Array',
-  'Float64Array',
-  'BigInt64Array',
-  'BigUint64Array',
-  'DataView',
-  'ArrayBuffer',
+  ...BIN_KINDS,
   'Buffer',
   'pooled Buffer',
   'view at an offset',
