@@ -238,3 +238,13 @@ describe('function identity', () => {
     );
   });
 });
+
+describe('calls of one string or number, found by the value itself', () => {
+  it('NaN shares an entry with NaN; 0 and -0, 1 and "1" do not share', () => {
+    const { core, executor } = fakeCoordinator();
+    const reg = core.register(fn, {});
+    for (const value of [NaN, NaN, 0, -0, 1, '1', '', 'NaN']) core.read(reg, [value]);
+    expect(core.size).toBe(7);
+    expect(executor.runs.map((r) => r.request.args[0])).toEqual([NaN, 0, -0, 1, '1', '', 'NaN']);
+  });
+});
