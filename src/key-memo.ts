@@ -34,6 +34,8 @@ export class KeyMemo {
   #layouts = new Map<unknown, unknown>();
   /** The layout last seen with each first key: most calls repeat a shape, and this skips the trie. */
   #byFirstKey = new Map<string, Layout>();
+  /** The last layout too big for the budget (see layoutOf); one at most. */
+  #bigLayout: Layout | undefined;
   /** Array length -> its marker token. */
   #lengths = new Map<number, object>();
   #bytes = 0;
@@ -56,15 +58,23 @@ export class KeyMemo {
     const first = order.length === 0 ? '' : order[0]!;
     const recent = this.#byFirstKey.get(first);
     if (recent && sameKeys(recent.order, order)) return recent;
+    const big = this.#bigLayout;
+    if (big && sameKeys(big.order, order)) return big;
+    const make = (): Layout => {
+      const sorted = sortKeys([...order]);
+      return { order, sorted, labels: sorted.map(label) };
+    };
+    if (!this.#admit(order.length * NODE_BYTES)) {
+      // More keys than the budget allows (an object of 100,000 keys): not kept with the others
+      // (that trie grew by 100,000 nodes outside the budget), but as the one last big layout,
+      // so a caller repeating it is spared the sort.
+      this.#bigLayout = make();
+      return this.#bigLayout;
+    }
     let level = this.#layouts;
     for (const key of order) level = child(level, key);
     let layout = level.get(LEAF) as Layout | undefined;
-    if (!layout) {
-      const sorted = sortKeys([...order]);
-      layout = { order, sorted, labels: sorted.map(label) };
-      level.set(LEAF, layout);
-      this.#admit(order.length * NODE_BYTES);
-    }
+    if (!layout) level.set(LEAF, (layout = make()));
     this.#byFirstKey.set(first, layout);
     return layout;
   }
@@ -97,6 +107,7 @@ export class KeyMemo {
     this.#layouts = new Map();
     this.#byFirstKey = new Map();
     this.#lengths = new Map();
+    this.#bigLayout = undefined;
     this.#bytes = 0;
   }
 

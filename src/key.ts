@@ -181,6 +181,12 @@ class Reading {
       for (let i = 0; i < sorted.length; i++) values[i] = (obj as Record<string, unknown>)[sorted[i]!];
       this.#objects.push(obj);
       this.#reads.push({ labels: layout.labels, values });
+      // Too big to memoize (a 100,000-key object): the walker writes it from these reads and
+      // the layout's sort, rather than the memo taking 100,000 tokens on every call.
+      if (this.tokens.length + values.length > MEMO_TOKENS) {
+        this.complete = false;
+        return;
+      }
       this.tokens.push(layout);
       for (let i = 0; this.complete && i < values.length; i++) this.#value(values[i], depth + 1);
       return;

@@ -298,8 +298,7 @@ export class PoolExecutor implements Executor {
       if (run.slot === slot) {
         this.#handedOff.delete(run);
         try {
-          if (outcome)
-            this.#finish(run, outcome);
+          if (outcome) this.#finish(run, outcome);
         } catch (error) {
           // Settling runs the coordinator's bookkeeping; a bug there must reach onError, not the host.
           this.#onError(error instanceof Error ? error : new Error(String(error)));
@@ -353,12 +352,7 @@ export class PoolExecutor implements Executor {
         );
       },
       (error: unknown) => {
-        if (
-          pool === this.#pool &&
-          !run.done &&
-          run.slot === slot &&
-          this.#slots.cancelStart(slot)
-        ) {
+        if (pool === this.#pool && !run.done && run.slot === slot && this.#slots.cancelStart(slot)) {
           // The thread died before the run started (while starting, or from an earlier run's
           // leftovers): nothing of the run executed, so it is handed over again, once. The
           // thread's death belongs to no call: it goes to onError.

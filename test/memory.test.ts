@@ -97,3 +97,21 @@ describe('memory after clear() and close()', () => {
     }
   });
 });
+
+describe("a loader's key memo", () => {
+  it('stays within its budget for objects with more keys than it can keep', async () => {
+    const { deriveKey } = await import('../src/key.js');
+    const { KeyMemo } = await import('../src/key-memo.js');
+    const memo = new KeyMemo();
+    const make = (n: number): Record<string, number> => {
+      const o: Record<string, number> = {};
+      for (let i = 0; i < 20_000; i++) o[`k${n}_${i}`] = i;
+      return o;
+    };
+    deriveKey('0|', [make(-1)], memo);
+    const before = await settledHeap();
+    // Twenty shapes of 20,000 keys each: kept with the others, their layouts alone were ~60 MiB.
+    for (let n = 0; n < 20; n++) deriveKey('0|', [make(n)], memo);
+    expect((await settledHeap()) - before).toBeLessThan(8 * MiB);
+  });
+});
