@@ -5,7 +5,7 @@
  */
 
 import { getRandomValues } from 'node:crypto';
-import { Piscina } from 'piscina';
+import { Piscina, queueOptionsSymbol } from 'piscina';
 import type { ResourceLimits } from 'node:worker_threads';
 import { now } from './clock.js';
 import { decode } from './codec.js';
@@ -161,9 +161,14 @@ export class PoolExecutor implements Executor {
       // The one door through which a thread is stopped (see #stopThread): a thread marked for
       // termination is never picked. With one task per thread, Piscina's default balancer
       // picks the first idle thread; this does the same, skipping doomed ones.
-      loadBalancer: (_task, workers) => {
+      loadBalancer: (task, workers) => {
         for (const worker of workers) {
-          if (worker.currentUsage === 0 && !this.#doomed.has(worker.id)) return worker;
+          if (worker.currentUsage === 0 && !this.#doomed.has(worker.id)) {
+            // Noted on the task (see #handOff): which thread it went to, before it started.
+            const placement = (task as unknown as Record<symbol, Placement | undefined>)[queueOptionsSymbol];
+            if (placement) placement.threadId = worker.id;
+            return worker;
+          }
         }
         return null;
       },
@@ -281,6 +286,11 @@ export class PoolExecutor implements Executor {
       ticket: slot.ticket,
       nonce: this.#nonces.next(),
     };
+    // Piscina shows the load balancer a task's queue options (a symbol key, never posted): the
+    // balancer writes there which thread took the task, so a thread that answers with something
+    // other than a reply can be stopped even when the run never started on it.
+    const placement: Placement = { threadId: undefined };
+    (message as unknown as Record<symbol, Placement>)[queueOptionsSymbol] = placement;
     if (request.encoded) message.encoded = true;
     if (request.notBefore !== undefined) message.notBefore = request.notBefore;
     if (request.timeout !== undefined) {
@@ -317,11 +327,18 @@ export class PoolExecutor implements Executor {
     task.then(
       (result) => {
         if (!isReply(result, message.nonce)) {
-          // Not a reply the worker made for this task: user code on the thread changed how
-          // replies resolve (Object.prototype.then, say) or forged one on the thread's port. The
-          // thread cannot be trusted with another run.
-          const threadId = this.#slots.threadOf(slot);
+          // Not a reply the worker made for this task: user code on the thread changed a
+          // built-in that Piscina's own code uses (Object.prototype.then, Map.prototype.get, even
+          // from work left running after its run returned) or forged one on the thread's port.
+          // The thread cannot be trusted with another task. A run that never started on it is
+          // handed over again, once, like one whose thread died before it started.
+          const threadId = this.#slots.threadOf(slot) ?? placement.threadId;
           if (threadId !== undefined) this.#stopThread(threadId);
+          if (!run.done && run.slot === slot && !run.retried && this.#slots.cancelStart(slot)) {
+            run.retried = true;
+            this.#requeue([run]);
+            return settle(undefined);
+          }
           return settle({
             ok: false,
             error: new WorkerCrashedError(
@@ -479,6 +496,11 @@ function startError(cause: unknown): WorkerStartError {
       '(a thread needs at least 8 MB of old generation and 1 MB of stack); the next call starts threads again.',
     { cause },
   );
+}
+
+/** Where the load balancer put a task (see #handOff). */
+interface Placement {
+  threadId: number | undefined;
 }
 
 /** Random 32-bit numbers, drawn from the system's generator 256 at a time. */

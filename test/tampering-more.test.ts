@@ -4,7 +4,10 @@
  * the host keeps running, other functions' runs get their own values, and a run with a
  * `timeout` settles by it.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   createLoader,
   LoaderClosedError,
@@ -60,6 +63,25 @@ describe('a function that changes built-ins, then another function runs on the t
       .catch(() => undefined);
     expect(await l.asyncLoad((x: number) => x * 2, { timeout: 5_000 }).wait(21)).toBe(42);
     expect(await l.asyncLoad(async (x: number) => x * 3, { timeout: 5_000 }).wait(7)).toBe(21);
+  });
+
+  it('a built-in replaced by leftover work after the run returned is put back before the next run', async () => {
+    const l = oneThread();
+    const dir = mkdtempSync(join(tmpdir(), 'async-load-tamper-'));
+    await l
+      .asyncLoad((done: string) => {
+        setTimeout(() => {
+          Map.prototype.get = () => () => 'HIJACKED';
+          (require('node:fs') as typeof import('node:fs')).writeFileSync(done, '');
+        }, 20);
+        return 1;
+      })
+      .wait(join(dir, 'tampered'));
+    await vi.waitFor(() => expect(existsSync(join(dir, 'tampered'))).toBe(true), {
+      timeout: 10_000,
+      interval: 5,
+    });
+    expect(await l.asyncLoad((x: number) => x * 2, { timeout: 5_000 }).wait(21)).toBe(42);
   });
 
   it("removing the thread's error handlers does not let a leftover error fail another run", async () => {
