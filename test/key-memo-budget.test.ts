@@ -80,3 +80,34 @@ describe('layouts', () => {
     expect(memo.lengthToken(2)).not.toBe(two);
   });
 });
+
+describe('what the memo keeps, and what it counts', () => {
+  it('keeps every sequence it was given, also ones that share their first tokens', () => {
+    const memo = new KeyMemo();
+    const two = memo.lengthToken(2);
+    memo.remember('p', [two, 'a', 1], 'A1');
+    memo.remember('p', [two, 'a', 2], 'A2');
+    memo.remember('q', [two, 'a', 1], 'QA1');
+    expect(memo.text('p', [two, 'a', 1])).toBe('A1');
+    expect(memo.text('p', [two, 'a', 2])).toBe('A2');
+    expect(memo.text('q', [two, 'a', 1])).toBe('QA1');
+  });
+
+  it('counts a text at two bytes a character or more, string tokens too, and layouts by their keys', () => {
+    const memo = new KeyMemo();
+    const one = memo.lengthToken(1);
+    memo.remember('p', [one, 7], 'x'.repeat(1000));
+    const afterText = memo.bytes;
+    expect(afterText).toBeGreaterThanOrEqual(2000);
+    memo.remember('p', [one, 'y'.repeat(1000)], 'z');
+    expect(memo.bytes - afterText).toBeGreaterThanOrEqual(2000);
+    const beforeLayout = memo.bytes;
+    memo.layoutOf(
+      Array.from({ length: 50 }, (_, i) => `key${i}`),
+      (keys) => keys.sort(),
+      (key) => key,
+    );
+    // Fifty keys: fifty trie nodes, each a Map of its own.
+    expect(memo.bytes - beforeLayout).toBeGreaterThanOrEqual(50 * 100);
+  });
+});
