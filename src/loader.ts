@@ -31,13 +31,17 @@ const ON_TIME = 1;
 
 /**
  * The start the next refresh is measured from: the run's actual start, except that a refresh
- * that started on time (a thread wakes a fraction of a millisecond late) is measured from its
- * scheduled start, so those fractions never add up into drift (about 0.1 ms a cycle measured).
+ * that started on time (a thread wakes a fraction of a millisecond late, or a refresh handed
+ * over early to a busy pool starts a little before its time) is measured from its scheduled
+ * start, so those fractions never add up into drift (about 0.1 ms a cycle measured).
  */
 function anchorOf(outcome: Outcome, scheduled: number | undefined): number {
   const { startedAt } = outcome;
   if (startedAt === undefined) return outcome.finishedAt;
-  if (scheduled !== undefined && startedAt >= scheduled && startedAt - scheduled <= ON_TIME) return scheduled;
+  // Early (handed over, at most the lead before its time, while every thread was busy, so it
+  // did not wait for its time) or late by at most ON_TIME: on time, so neither error
+  // accumulates into drift.
+  if (scheduled !== undefined && startedAt - scheduled <= ON_TIME) return scheduled;
   return startedAt;
 }
 

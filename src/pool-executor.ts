@@ -272,6 +272,11 @@ export class PoolExecutor implements Executor {
 
   #handOff(run: PendingRun): void {
     const { request } = run;
+    // A refresh waits on its thread for its scheduled start only when a thread is free to do
+    // so. With every thread busy it would queue behind other runs anyway, and a thread held in
+    // that wait delays the runs queued behind it: under load, waiting refreshes starved
+    // everything else (100 entries every 20 ms settled 17 % fewer runs than scheduled).
+    const mayWait = this.#slotsHeld < this.#settings.threads;
     const slot = this.#slots.acquire();
     const pool = this.#pool;
     run.slot = slot;
@@ -292,7 +297,7 @@ export class PoolExecutor implements Executor {
     const placement: Placement = { threadId: undefined };
     (message as unknown as Record<symbol, Placement>)[queueOptionsSymbol] = placement;
     if (request.encoded) message.encoded = true;
-    if (request.notBefore !== undefined) message.notBefore = request.notBefore;
+    if (request.notBefore !== undefined && mayWait) message.notBefore = request.notBefore;
     if (request.timeout !== undefined) {
       const timeout = request.timeout;
       void this.#slots.whenStarted(slot).then((startedAt) => {
