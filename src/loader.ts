@@ -26,22 +26,29 @@ import { after } from './timers.js';
 const MIN_LEAD = 1;
 const MAX_LEAD = 20;
 
-/** A refresh that starts within this many ms after its scheduled time counts as on time. */
-const ON_TIME = 1;
+/**
+ * A refresh that starts at most this late counts as on time: 1/40 of its interval, between
+ * 1 and 25 ms. Runs of entries that fall due together start one after another; measured from
+ * their actual starts, each such collision pushed an entry's schedule a few ms later for good
+ * (100 entries every second on 2 threads drifted up to 66 ms over 20 intervals). Measured from
+ * the schedule, an entry that is late every cycle by the same queueing still starts each run
+ * one interval after the previous one.
+ */
+function lateTolerance(refreshEvery: number): number {
+  return Math.min(25, Math.max(1, refreshEvery / 40));
+}
 
 /**
  * The start the next refresh is measured from: the run's actual start, except that a refresh
- * that started on time (a thread wakes a fraction of a millisecond late, or a refresh handed
- * over early to a busy pool starts a little before its time) is measured from its scheduled
- * start, so those fractions never add up into drift (about 0.1 ms a cycle measured).
+ * that started on time is measured from its scheduled start, so small errors never add up into
+ * drift. On time: early (handed over, at most the lead before its time, while every thread was
+ * busy, so it did not wait) or late by at most lateTolerance (a thread wakes a fraction of a
+ * millisecond late; the refresh queued behind another that fell due at the same moment).
  */
-function anchorOf(outcome: Outcome, scheduled: number | undefined): number {
+function anchorOf(outcome: Outcome, scheduled: number | undefined, refreshEvery: number): number {
   const { startedAt } = outcome;
   if (startedAt === undefined) return outcome.finishedAt;
-  // Early (handed over, at most the lead before its time, while every thread was busy, so it
-  // did not wait for its time) or late by at most ON_TIME: on time, so neither error
-  // accumulates into drift.
-  if (scheduled !== undefined && startedAt - scheduled <= ON_TIME) return scheduled;
+  if (scheduled !== undefined && startedAt - scheduled <= lateTolerance(refreshEvery)) return scheduled;
   return startedAt;
 }
 
@@ -284,7 +291,7 @@ export class Coordinator {
       (outcome) => {
         if (notBefore !== undefined && outcome.arrivedAt !== undefined)
           this.#learnLead(outcome.arrivedAt - handedOver);
-        this.#settle(entry, run, outcome, anchorOf(outcome, notBefore));
+        this.#settle(entry, run, outcome, anchorOf(outcome, notBefore, options.refreshEvery ?? 0));
       },
     );
     entry.dispatch({ type: 'start', run });

@@ -102,9 +102,12 @@ describe('one run per entry', () => {
 });
 
 describe('the anchor of the next refresh', () => {
-  async function secondRefresh(startOffset: number): Promise<{ scheduled: number; next: Submitted }> {
+  async function secondRefresh(
+    startOffset: number,
+    refreshEvery = 1000,
+  ): Promise<{ scheduled: number; next: Submitted }> {
     const { core, executor } = coordinator();
-    const reg = core.register(fn, { refreshEvery: 1000 });
+    const reg = core.register(fn, { refreshEvery });
     core.read(reg, [1]);
     executor.last.settle({ ok: true, startedAt: now(), arrivedAt: now() });
     const refresh = await untilNextRun(executor);
@@ -124,9 +127,31 @@ describe('the anchor of the next refresh', () => {
     expect(next.request.notBefore).toBe(scheduled + 1000);
   });
 
-  it('is the scheduled start when the refresh started exactly 1 ms late', async () => {
-    const { scheduled, next } = await secondRefresh(1);
-    expect(next.request.notBefore).toBe(scheduled + 1000);
+  it('is the scheduled start when the refresh started late by up to 1/40 of the interval, 1 to 25 ms', async () => {
+    for (const [every, late] of [
+      [1000, 25],
+      [4000, 25],
+      [400, 10],
+      [20, 1],
+    ] as const) {
+      const { scheduled, next } = await secondRefresh(late, every);
+      expect(next.request.notBefore, `${late} ms late, every ${every} ms`).toBe(scheduled + every);
+    }
+  });
+
+  it('is the actual start when the refresh started later than 1/40 of the interval, 1 to 25 ms', async () => {
+    for (const [every, late] of [
+      [1000, 25.5],
+      [4000, 26],
+      [400, 10.5],
+      [20, 1.5],
+    ] as const) {
+      const { scheduled, next } = await secondRefresh(late, every);
+      expect(next.request.notBefore, `${late} ms late, every ${every} ms`).toBeCloseTo(
+        scheduled + late + every,
+        6,
+      );
+    }
   });
 
   it('is the scheduled start when the refresh started before it (handed over early while every thread was busy)', async () => {
@@ -134,11 +159,6 @@ describe('the anchor of the next refresh', () => {
       const { scheduled, next } = await secondRefresh(-early);
       expect(next.request.notBefore).toBe(scheduled + 1000);
     }
-  });
-
-  it('is the actual start when the refresh started late', async () => {
-    const { scheduled, next } = await secondRefresh(7);
-    expect(next.request.notBefore).toBeCloseTo(scheduled + 1007, 6);
   });
 
   it('is the end of a run that never started (failed in the queue)', async () => {

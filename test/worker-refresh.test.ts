@@ -3,7 +3,8 @@
  * refresh over a little early and the thread waits out the rest. Only a lower bound is checked
  * (how late a start is depends on the machine); the schedule is rebuilt from the starts the
  * events report, by the documented rule: the next refresh is due `refreshEvery` after the
- * scheduled start when the run started within 1 ms of it, else after its actual start.
+ * scheduled start when the run started at most 1/40 of the interval (1 ms here) after it, else
+ * after its actual start.
  */
 import { afterAll, expect, it } from 'vitest';
 import { createLoader, type UpdateEvent } from '../src/index.js';
