@@ -57,6 +57,10 @@ class PendingRun implements RunHandle {
   retried = false;
   /** A thread answered that it lacks the inline function: send the source with it. */
   needsSource = false;
+  /** A refresh held back until its scheduled start because every thread was busy (see #pump). */
+  deferral: Timer | undefined;
+  /** Held back, then queued at its scheduled start: it goes without a start time to wait for. */
+  due = false;
 
   constructor(executor: PoolExecutor, request: RunRequest, onSettle: (outcome: Outcome) => void) {
     this.#executor = executor;
@@ -122,6 +126,8 @@ export class PoolExecutor implements Executor {
   /** The last thread failure, the cause given to WorkerStartError. */
   #lastLoss: unknown;
   #stallCheckQueued = false;
+  /** Refreshes held back until their scheduled start (see #pump); cancelled by close(). */
+  readonly #deferred = new Set<PendingRun>();
 
   constructor(settings: PoolSettings) {
     this.#settings = settings;
@@ -201,6 +207,11 @@ export class PoolExecutor implements Executor {
 
   cancel(run: PendingRun, reason: Error): void {
     if (run.done) return;
+    if (run.deferral) {
+      run.deferral.cancel();
+      run.deferral = undefined;
+      this.#deferred.delete(run);
+    }
     // Still in our queue, or handed off but not started: it will never run.
     if (!run.slot || this.#slots.cancelStart(run.slot)) {
       this.#finish(run, { ok: false, error: reason, startedAt: undefined, finishedAt: now() });
@@ -258,7 +269,21 @@ export class PoolExecutor implements Executor {
   #pump(): void {
     while (this.#slotsHeld < this.#handOffLimit && this.#head < this.#queue.length) {
       const run = this.#queue[this.#head++]!;
-      if (!run.done) this.#handOff(run);
+      if (run.done) continue;
+      // A refresh handed over before its scheduled start waits for it on its thread, which is
+      // free only if some thread is idle. With every thread busy it would wait in Piscina's
+      // queue and then either start early or hold a thread while other runs queue behind it
+      // (100 entries refreshing every 20 ms settled 17 % fewer runs than scheduled): it is
+      // held back here instead and queued, first, at its scheduled start.
+      const { notBefore } = run.request;
+      if (notBefore !== undefined && !run.due && this.#slotsHeld >= this.#settings.threads) {
+        const wait = notBefore - now();
+        if (wait > 0) {
+          this.#defer(run, wait);
+          continue;
+        }
+      }
+      this.#handOff(run);
     }
     if (this.#head === this.#queue.length) {
       // Emptied (the usual case under light load): reuse the array rather than allocate one per call.
@@ -270,13 +295,20 @@ export class PoolExecutor implements Executor {
     }
   }
 
+  #defer(run: PendingRun, wait: number): void {
+    this.#deferred.add(run);
+    run.deferral = after(wait, () => {
+      run.deferral = undefined;
+      this.#deferred.delete(run);
+      if (run.done || this.#closed) return;
+      run.due = true;
+      this.#queue.splice(this.#head, 0, run);
+      this.#pump();
+    });
+  }
+
   #handOff(run: PendingRun): void {
     const { request } = run;
-    // A refresh waits on its thread for its scheduled start only when a thread is free to do
-    // so. With every thread busy it would queue behind other runs anyway, and a thread held in
-    // that wait delays the runs queued behind it: under load, waiting refreshes starved
-    // everything else (100 entries every 20 ms settled 17 % fewer runs than scheduled).
-    const mayWait = this.#slotsHeld < this.#settings.threads;
     const slot = this.#slots.acquire();
     const pool = this.#pool;
     run.slot = slot;
@@ -297,7 +329,9 @@ export class PoolExecutor implements Executor {
     const placement: Placement = { threadId: undefined };
     (message as unknown as Record<symbol, Placement>)[queueOptionsSymbol] = placement;
     if (request.encoded) message.encoded = true;
-    if (request.notBefore !== undefined && mayWait) message.notBefore = request.notBefore;
+    // A held-back refresh is due already; without a start time its thread reports no arrival,
+    // so the time it was held back is never learnt as dispatch lag.
+    if (request.notBefore !== undefined && !run.due) message.notBefore = request.notBefore;
     if (request.timeout !== undefined) {
       const timeout = request.timeout;
       void this.#slots.whenStarted(slot).then((startedAt) => {
@@ -464,6 +498,7 @@ export class PoolExecutor implements Executor {
     this.#closed = true;
     const closed = new LoaderClosedError();
     for (let i = this.#head; i < this.#queue.length; i++) this.cancel(this.#queue[i]!, closed);
+    for (const run of this.#deferred) this.cancel(run, closed);
     this.#queue = [];
     this.#head = 0;
     for (const run of this.#handedOff) {

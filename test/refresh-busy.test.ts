@@ -1,0 +1,78 @@
+/**
+ * A refresh handed over before its scheduled start while every thread is busy is held back by
+ * the executor and queued at its start: it neither starts early nor holds a thread (waiting for
+ * its time) while runs queued after it could go. Real threads, executor level, so the start
+ * time is chosen directly; the busy run waits for a file.
+ */
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it, vi } from 'vitest';
+import { now } from '../src/clock.js';
+import type { Outcome } from '../src/executor.js';
+import { resolveLoaderOptions } from '../src/options.js';
+import { PoolExecutor } from '../src/pool-executor.js';
+import { watchHostErrors } from './helpers.js';
+
+watchHostErrors();
+
+const block = `(startedAt, releaseAt) => {
+  const fs = require('node:fs');
+  fs.writeFileSync(startedAt, '');
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  while (!fs.existsSync(releaseAt)) Atomics.wait(nap, 0, 0, 2);
+  return 'released';
+}`;
+
+it('a refresh due while every thread is busy lets runs queued after it go first, and starts on time', async () => {
+  const executor = new PoolExecutor(resolveLoaderOptions({ threads: 1, onError: () => undefined }));
+  const submit = (source: string, args: unknown[], notBefore?: number): Promise<Outcome> =>
+    new Promise((resolve) =>
+      executor.submit({ fn: { kind: 'inline', source }, args, encoded: false, notBefore }, resolve),
+    );
+  try {
+    const dir = mkdtempSync(join(tmpdir(), 'async-load-busy-'));
+    const started = join(dir, 'started');
+    const release = join(dir, 'release');
+    const busy = submit(block, [started, release]);
+    await vi.waitFor(() => expect(existsSync(started)).toBe(true), { timeout: 20_000, interval: 5 });
+    // Due in 80 ms (under the 100 ms a thread may wait for a start), queued before `other`.
+    const due = now() + 80;
+    const refresh = submit('(n) => n', [1], due);
+    const other = submit('(n) => n', [2]);
+    writeFileSync(release, '');
+    expect(await busy).toMatchObject({ ok: true, value: 'released' });
+    const [r, o] = await Promise.all([refresh, other]);
+    expect(o).toMatchObject({ ok: true, value: 2 });
+    expect(r).toMatchObject({ ok: true, value: 1 });
+    expect(r.startedAt!).toBeGreaterThanOrEqual(due);
+    // The run queued after the refresh did not wait for the refresh's start.
+    expect(o.startedAt!).toBeLessThan(r.startedAt!);
+    expect(o.startedAt!).toBeLessThan(due);
+  } finally {
+    await executor.close();
+  }
+});
+
+it('close() fails a held-back refresh with the others, and it never runs', async () => {
+  const executor = new PoolExecutor(resolveLoaderOptions({ threads: 1, onError: () => undefined }));
+  const dir = mkdtempSync(join(tmpdir(), 'async-load-busy-'));
+  const started = join(dir, 'started');
+  const outcomes: Outcome[] = [];
+  executor.submit(
+    { fn: { kind: 'inline', source: block }, args: [started, join(dir, 'never')], encoded: false },
+    (o) => outcomes.push(o),
+  );
+  await vi.waitFor(() => expect(existsSync(started)).toBe(true), { timeout: 20_000, interval: 5 });
+  const held = new Promise<Outcome>((resolve) =>
+    executor.submit(
+      { fn: { kind: 'inline', source: '(n) => n' }, args: [1], encoded: false, notBefore: now() + 60_000 },
+      resolve,
+    ),
+  );
+  await executor.close();
+  const outcome = await held;
+  expect(outcome.ok).toBe(false);
+  expect((outcome as { error: Error }).error.name).toBe('LoaderClosedError');
+  expect(outcome.startedAt).toBeUndefined();
+});
