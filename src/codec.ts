@@ -12,7 +12,10 @@
 import { types } from 'node:util';
 import { libraryErrorFromCode } from './errors.js';
 import {
+  binaryFromBytes,
+  bytesOf,
   classify,
+  copyBytes,
   coversItsBuffer,
   exactCopy,
   Kind,
@@ -29,7 +32,8 @@ const TAG = '\u0000asyncLoad';
 type Tagged =
   | { [TAG]: 'url'; href: string }
   | { [TAG]: 'error'; error: EncodedError }
-  | { [TAG]: 'escape'; value: Record<string, unknown> };
+  | { [TAG]: 'escape'; value: Record<string, unknown> }
+  | { [TAG]: 'shared'; kind: string; view: ArrayBufferView };
 
 export interface EncodedError {
   name: string;
@@ -53,14 +57,17 @@ export interface Carried {
  * Checks that `value` can be carried, and rewrites it only if it must be. Throws
  * UnsendableValueError naming the path (rooted at `root`, for example `result`).
  */
-export function prepare(value: unknown, root: string): Carried {
+export function prepare(value: unknown, root: string, shared?: ReadonlyMap<object, string>): Carried {
   if (value === null || typeof value !== 'object') {
     // Fast path for the common scalar result; functions and symbols fall through to classify.
     if (typeof value !== 'function' && typeof value !== 'symbol') return { value, encoded: false };
   }
   try {
-    if (!needsEncoding(value, root)) return { value, encoded: false };
-    return { value: encode(value, new Map()), encoded: true };
+    if (!needsEncoding(value, root, shared)) return { value, encoded: false };
+    // The shared copies are tagged up front: encode() finds them as already done.
+    const memo = new Map<object, unknown>();
+    if (shared) for (const [view, kind] of shared) memo.set(view, { [TAG]: 'shared', kind, view });
+    return { value: encode(value, memo), encoded: true };
   } catch (error) {
     // A thread with a small stack (resourceLimits.stackSizeMb) may run out before MAX_DEPTH.
     if (error instanceof RangeError && /call stack/i.test(error.message)) throw tooDeep(root);
@@ -69,13 +76,18 @@ export function prepare(value: unknown, root: string): Carried {
 }
 
 /** Walks `value` once: throws on what cannot be carried; tells whether any part needs rewriting. */
-export function needsEncoding(value: unknown, root: string): boolean {
+export function needsEncoding(value: unknown, root: string, shared?: ReadonlyMap<object, string>): boolean {
   const segments: Segment[] = [];
   const pathOf = (): string => renderPath(root, segments);
   const seen = new Set<object>();
   let found = false;
 
   const walk = (v: unknown, depth: number): void => {
+    // The loader's own copies in shared memory (rebuild-args.ts): tagged, so the thread copies them out.
+    if (shared?.has(v as object)) {
+      found = true;
+      return;
+    }
     const kind = classify(v, pathOf);
     if (kind === Kind.Primitive) return;
     const obj = v as object;
@@ -371,6 +383,12 @@ function decodeNode(v: unknown, memo: Map<object, unknown>): unknown {
       case 'escape': {
         memo.set(v, tagged.value);
         return decodeFields(tagged.value, memo);
+      }
+      case 'shared': {
+        // The run gets its own copy: it must not see (or change) the entry's shared memory.
+        const copy = binaryFromBytes(tagged.kind, copyBytes(bytesOf(tagged.view)));
+        memo.set(v, copy);
+        return copy;
       }
     }
   }

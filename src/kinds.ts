@@ -304,6 +304,13 @@ export function exactCopy(data: ArrayBufferView | ArrayBuffer): ArrayBufferView 
   return new Ctor(copy);
 }
 
+/** The bytes, copied into a new ArrayBuffer of their size (never shared, whatever the source). */
+export function copyBytes(bytes: Uint8Array): ArrayBuffer {
+  const out = new ArrayBuffer(bytes.byteLength);
+  new Uint8Array(out).set(bytes);
+  return out;
+}
+
 /** Makes an exact copy of a binary kind by name from raw bytes (used when rebuilding arguments). */
 export function binaryFromBytes(kind: string, bytes: ArrayBuffer): ArrayBufferView | ArrayBuffer {
   if (kind === 'ArrayBuffer') return bytes;

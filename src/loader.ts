@@ -248,7 +248,9 @@ export class Coordinator {
   #rekey(): void {
     for (const entry of this.#provisional) {
       if (entry.removed) continue;
-      const key = deriveKey(entry.registration.prefix, entry.args);
+      // From copies out of shared memory: the key walk refuses views over shared memory.
+      const { prefix } = entry.registration;
+      const key = deriveKey(prefix, rebuildArgs(entry.text, prefix.length, entry.binaries).args);
       if (!this.#store.find(key)) this.#store.rekey(entry, key.text);
     }
     this.#provisional.clear();
@@ -259,10 +261,10 @@ export class Coordinator {
    * caller's were read once, by the key walk, so what runs is exactly what the key says.
    */
   #create(registration: Registration, key: DerivedKey): Entry {
-    const rebuilt = rebuildArgs(key.text, registration.prefix.length, key.binaries);
+    const rebuilt = rebuildArgs(key.text, registration.prefix.length, key.binaries, true);
     let encoded = false;
     const payload = rebuilt.args.map((arg, i) => {
-      const carried = prepare(arg, `args[${i}]`);
+      const carried = prepare(arg, `args[${i}]`, rebuilt.shared);
       encoded ||= carried.encoded;
       return carried.value;
     });

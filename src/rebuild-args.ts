@@ -5,15 +5,26 @@
  *
  * Binary leaves come from the caller's views (the text holds only their hash) and are copied
  * here into buffers of exactly their size: posting a view would send its whole backing buffer.
+ *
+ * For a run (`share`), a typed array or DataView of SHARE_MIN bytes or more is copied into
+ * shared memory instead: posting it then copies nothing, and the thread copies it out into a
+ * buffer of its own before the run (codec.ts, tag 'shared'). A 64 MiB argument was copied
+ * three times on its way to a run (here, then twice by structured clone), once more than raw
+ * Piscina; now twice, once on each side, and its refreshes once, on the thread.
  */
 
 import { makeError } from './codec.js';
-import { binaryFromBytes, bytesOf } from './kinds.js';
+import { binaryFromBytes, bytesOf, copyBytes } from './kinds.js';
+
+/** Views at least this big go to a run in shared memory (see above); smaller ones are cloned. */
+export const SHARE_MIN = 64 * 1024;
 
 export interface RebuiltArgs {
   args: unknown[];
   /** Exact copies of the binary leaves, in walk order; the entry verifies later calls against them. */
   binaries: (ArrayBufferView | ArrayBuffer)[] | undefined;
+  /** The copies in shared memory (only with `share`), with their kind: the codec tags them. */
+  shared: Map<object, string> | undefined;
 }
 
 /** `from`: where the arguments start in `text` (just after the prefix). */
@@ -21,27 +32,37 @@ export function rebuildArgs(
   text: string,
   from: number,
   binaries: readonly (ArrayBufferView | ArrayBuffer)[] | undefined,
+  share = false,
 ): RebuiltArgs {
   const head = text.charCodeAt(from);
   // The single-argument forms key.ts writes without a walker.
-  if (head === 0x22 /* " */) return { args: [text.slice(from + 1)], binaries: undefined };
-  if (head === 0x23 /* # */) return { args: [Number(text.slice(from + 1))], binaries: undefined };
-  const reader = new Reader(text, from, binaries);
+  if (head === 0x22 /* " */) return { args: [text.slice(from + 1)], binaries: undefined, shared: undefined };
+  if (head === 0x23 /* # */)
+    return { args: [Number(text.slice(from + 1))], binaries: undefined, shared: undefined };
+  const reader = new Reader(text, from, binaries, share);
   const args: unknown[] = [];
   while (reader.at < text.length) args.push(reader.value());
-  return { args, binaries: reader.copies };
+  return { args, binaries: reader.copies, shared: reader.shared };
 }
 
 class Reader {
   at: number;
   copies: (ArrayBufferView | ArrayBuffer)[] | undefined;
+  shared: Map<object, string> | undefined;
+  readonly #share: boolean;
   readonly #text: string;
   readonly #binaries: readonly (ArrayBufferView | ArrayBuffer)[] | undefined;
   #nextBinary = 0;
   /** Objects being built, outermost first: `^i;` refers to the i-th. */
   readonly #open: object[] = [];
 
-  constructor(text: string, at: number, binaries: readonly (ArrayBufferView | ArrayBuffer)[] | undefined) {
+  constructor(
+    text: string,
+    at: number,
+    binaries: readonly (ArrayBufferView | ArrayBuffer)[] | undefined,
+    share: boolean,
+  ) {
+    this.#share = share;
     this.#text = text;
     this.at = at;
     this.#binaries = binaries;
@@ -123,10 +144,16 @@ class Reader {
   #binary(kind: string): ArrayBufferView | ArrayBuffer {
     const original = this.#binaries![this.#nextBinary++]!;
     const bytes = bytesOf(original);
-    const copy = binaryFromBytes(
-      kind,
-      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
-    );
+    let copy: ArrayBufferView | ArrayBuffer;
+    if (this.#share && kind !== 'ArrayBuffer' && bytes.byteLength >= SHARE_MIN) {
+      const memory = new SharedArrayBuffer(bytes.byteLength);
+      new Uint8Array(memory).set(bytes);
+      copy = binaryFromBytes(kind, memory as unknown as ArrayBuffer);
+      (this.shared ??= new Map()).set(copy, kind);
+    } else {
+      // Not ArrayBuffer#slice: the source may be a shared copy, whose slice would be shared too.
+      copy = binaryFromBytes(kind, copyBytes(bytes));
+    }
     (this.copies ??= []).push(copy);
     return copy;
   }
