@@ -57,6 +57,8 @@ class PendingRun implements RunHandle {
   retried = false;
   /** A thread answered that it lacks the inline function: send the source with it. */
   needsSource = false;
+  /** Where the current hand-off went (see #handOff). */
+  placement: Placement | undefined;
   /** A refresh held back until its scheduled start because every thread was busy (see #pump). */
   deferral: Timer | undefined;
   /** Held back, then queued at its scheduled start: it goes without a start time to wait for. */
@@ -188,6 +190,25 @@ export class PoolExecutor implements Executor {
       settings.onError(crashError(error));
       this.#threadLost(error);
     });
+    // A thread that exits by itself between runs (a timer a function left behind called
+    // process.exit) takes no run with it, and Piscina replaces it without a word: onError
+    // hears of it here. Prepended: Piscina's own listener marks every exit as its own doing.
+    pool.on('workerCreate', (info: { id: number; destroyed: boolean }) => {
+      // Read now: a thread's id reads -1 once it has exited.
+      const threadId = info.id;
+      const worker = pool.threads.find((w) => w.threadId === threadId);
+      worker?.prependOnceListener('exit', (code: number) => {
+        soon(() => this.#wake(pool));
+        if (pool !== this.#pool || this.#closed || info.destroyed || this.#doomed.has(threadId)) return;
+        for (const run of this.#handedOff) if (run.placement?.threadId === threadId) return;
+        settings.onError(
+          new WorkerCrashedError(
+            `A worker thread exited between runs (exit code ${code}); work a function left running ` +
+              'after its run (a timer, a promise) may have called process.exit. The thread was replaced.',
+          ),
+        );
+      });
+    });
     return pool;
   }
 
@@ -241,6 +262,18 @@ export class PoolExecutor implements Executor {
     this.#doomed.add(threadId);
     worker.once('exit', () => this.#doomed.delete(threadId));
     worker.terminate().catch(() => undefined);
+  }
+
+  /**
+   * Piscina starts a thread for waiting tasks only when a task is submitted or to keep
+   * `minThreads`. With `minThreads: 0`, runs waiting when the last thread went (stopped for a
+   * timeout, or exited) waited for ever. A task that needs no start slot (it names a function
+   * no thread has, so the thread answers at once that it lacks it) makes Piscina start one.
+   */
+  #wake(pool: Piscina<TaskMessage, ResultMessage>): void {
+    if (pool !== this.#pool || this.#closed || pool.threads.length > 0 || this.#handedOff.size === 0) return;
+    const wake: TaskMessage = { fn: { id: -1 }, args: [], slot: -1, ticket: 0, nonce: this.#nonces.next() };
+    pool.run(wake).catch(() => undefined);
   }
 
   /** The task's name for an inline function, with its source while threads may lack it. */
@@ -327,6 +360,7 @@ export class PoolExecutor implements Executor {
     // balancer writes there which thread took the task, so a thread that answers with something
     // other than a reply can be stopped even when the run never started on it.
     const placement: Placement = { threadId: undefined };
+    run.placement = placement;
     (message as unknown as Record<symbol, Placement>)[queueOptionsSymbol] = placement;
     if (request.encoded) message.encoded = true;
     // A held-back refresh is due already; without a start time its thread reports no arrival,
