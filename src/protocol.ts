@@ -74,6 +74,19 @@ interface ResultTiming {
   finishedAt: number;
 }
 
+/** Several runs in one task: the thread runs them in order and posts each reply as it ends. */
+export interface BatchMessage {
+  batch: TaskMessage[];
+  nonce: number;
+}
+
+/** What a batch task resolves with: the nonces of the runs whose replies the thread posted. */
+export interface BatchDone {
+  batchDone: true;
+  nonce: number;
+  replied: number[];
+}
+
 /** `encoded` is present when the value or error went through codec.encode. */
 export type ResultMessage =
   | ({ ok: true; value: unknown; encoded?: true } & ResultTiming)

@@ -9,9 +9,15 @@
 // First: captures and locks what the pool needs before anything else is loaded.
 import { now, reflectApply, restoreBuiltins, takeMachinery } from './start-up.js';
 import { types } from 'node:util';
-import { threadId } from 'node:worker_threads';
+import { parentPort, threadId } from 'node:worker_threads';
 import { decode, encodeThrown, prepare, type Carried } from '../src/codec.js';
-import { MAX_START_WAIT_MS, type ResultMessage, type TaskMessage } from '../src/protocol.js';
+import {
+  MAX_START_WAIT_MS,
+  type BatchDone,
+  type BatchMessage,
+  type ResultMessage,
+  type TaskMessage,
+} from '../src/protocol.js';
 import { claimStart } from '../src/start-slots.js';
 import {
   keepStrayHandlers,
@@ -111,11 +117,45 @@ async function execute(
   }
 }
 
-export default function run(task: TaskMessage): Promise<ResultMessage> | ResultMessage {
+/** Where a batch's replies go, taken before user code runs (postMessage is locked: start-up.ts). */
+const replies = parentPort!;
+// eslint-disable-next-line @typescript-eslint/unbound-method -- taken before user code; called with reflectApply
+const postReply = MessagePort.prototype.postMessage;
+/** A batch stops starting runs after this many ms; the rest go back to the host's queue. */
+const BATCH_BUDGET_MS = 5;
+
+/**
+ * Runs a batch's runs in order, each reply posted as soon as its run ends: a reply never waits
+ * for the rest, and one posted before a later run takes the thread down still arrives.
+ */
+async function runBatch(task: BatchMessage): Promise<BatchDone> {
+  const replied: number[] = [];
+  const begin = now();
+  const { batch } = task;
+  for (let i = 0; i < batch.length; i++) {
+    // Past the budget (a run was slower than its function usually is), the rest go back
+    // unstarted: the host hands them to whichever thread is free.
+    if (i > 0 && now() - begin > BATCH_BUDGET_MS) break;
+    const sub = batch[i]!;
+    let result = runOne(sub);
+    if (result instanceof NativePromise) result = await result;
+    reflectApply(postReply, replies, [result]);
+    replied[replied.length] = sub.nonce;
+  }
+  return assign(create(null) as object, { batchDone: true as const, nonce: task.nonce, replied });
+}
+
+export default function run(
+  task: TaskMessage | BatchMessage,
+): Promise<ResultMessage | BatchDone> | ResultMessage {
   // Only Piscina calls this, from outside any run. A function that imported this module and
   // called it could claim other runs' start slots.
   if (runs.getStore() !== undefined)
     throw new Error('async-load: the worker entry point is not for functions to call.');
+  return 'batch' in task ? runBatch(task) : runOne(task);
+}
+
+function runOne(task: TaskMessage): Promise<ResultMessage> | ResultMessage {
   // Named by number only and not on this thread: the host sends it again with the source.
   // Before anything else: the run has not started, and must not be marked as started.
   if (!hasFunction(task.fn))

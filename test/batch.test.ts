@@ -1,0 +1,119 @@
+/**
+ * Quick runs go several to a task when every thread is busy (pool-executor.ts, #handOffBatch).
+ * Each run still gets its own value, and a fault stays with its run: a thread that exits, or a
+ * run that times out, in the middle of a batch fails only that run; the runs before it in the
+ * batch keep their replies and the runs after it go to another thread.
+ */
+import { Piscina } from 'piscina';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CancelledError, TimeoutError, WorkerCrashedError } from '../src/index.js';
+import { loaderFactory, watchHostErrors } from './helpers.js';
+
+watchHostErrors();
+const make = loaderFactory();
+const RUNS = 3000;
+
+/** Runs handed to Piscina in batches during each test: the batch path must have been taken. */
+let batched = 0;
+beforeEach(() => {
+  batched = 0;
+  const run = Piscina.prototype.run;
+  vi.spyOn(Piscina.prototype, 'run').mockImplementation(function (
+    this: Piscina,
+    task: unknown,
+    options?: object,
+  ) {
+    const batch = (task as { batch?: unknown[] } | null)?.batch;
+    if (Array.isArray(batch)) batched += batch.length;
+    return run.call(this, task, options) as Promise<unknown>;
+  });
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  expect(batched, 'runs that went in batches').toBeGreaterThan(RUNS / 4);
+});
+
+/** Runs the function a few times on its own first, so the executor knows it is quick. */
+async function warm(load: { wait: (n: number) => Promise<unknown> }): Promise<void> {
+  for (let i = 0; i < 5; i++) await load.wait(-1 - i).catch(() => undefined);
+}
+
+describe('batched runs', () => {
+  it('thousands of quick runs at once: each gets the value of its own arguments', async () => {
+    const l = make({ threads: 2 });
+    const add = l.asyncLoad((n: number) => ({ n, plus: n + 1 }));
+    await warm(add);
+    const values = await Promise.all(Array.from({ length: RUNS }, (_, i) => add.wait(i)));
+    values.forEach((v, i) => expect(v).toEqual({ n: i, plus: i + 1 }));
+  });
+
+  it('a thread exiting in the middle: only that run fails; every other run completes with its value', async () => {
+    const errors: Error[] = [];
+    const l = make({ threads: 2, onError: (e) => errors.push(e) });
+    const risky = l.asyncLoad((n: number) => {
+      if (n % 500 === 250) process.exit(9);
+      return n * 2;
+    });
+    await warm(risky);
+    const outcomes = await Promise.all(
+      Array.from({ length: RUNS }, (_, i) =>
+        risky.wait(i).then(
+          (value) => ({ ok: true as const, value }),
+          (error: unknown) => ({ ok: false as const, error }),
+        ),
+      ),
+    );
+    outcomes.forEach((o, i) => {
+      if (i % 500 === 250) {
+        expect(o.ok, `run ${i}`).toBe(false);
+        expect((o as { error: unknown }).error).toBeInstanceOf(WorkerCrashedError);
+      } else expect(o, `run ${i}`).toEqual({ ok: true, value: i * 2 });
+    });
+    // Each exit belongs to its run, which heard of it: nothing for onError.
+    expect(errors).toEqual([]);
+  });
+
+  it('a run timing out in the middle: only that run fails with TimeoutError', async () => {
+    const l = make({ threads: 2 });
+    const slow = l.asyncLoad(
+      (n: number) => {
+        if (n === 1234) for (;;);
+        return n + 1;
+      },
+      { timeout: 1000 },
+    );
+    await warm(slow);
+    const outcomes = await Promise.all(
+      Array.from({ length: RUNS }, (_, i) =>
+        slow.wait(i).then(
+          (value) => ({ ok: true as const, value }),
+          (error: unknown) => ({ ok: false as const, error }),
+        ),
+      ),
+    );
+    outcomes.forEach((o, i) => {
+      if (i === 1234) expect((o as { error: unknown }).error).toBeInstanceOf(TimeoutError);
+      else expect(o, `run ${i}`).toEqual({ ok: true, value: i + 1 });
+    });
+  });
+
+  it('runs cleared while queued fail with CancelledError; the rest complete', async () => {
+    const l = make({ threads: 2 });
+    const add = l.asyncLoad((n: number) => n + 1);
+    await warm(add);
+    const waits = Array.from({ length: RUNS }, (_, i) =>
+      add.wait(i).then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, error }),
+      ),
+    );
+    for (let i = RUNS - 1; i >= RUNS - 500; i--) add.clear(i);
+    const outcomes = await Promise.all(waits);
+    outcomes.forEach((o, i) => {
+      if (o.ok) expect(o.value, `run ${i}`).toBe(i + 1);
+      else expect(o.error, `run ${i}`).toBeInstanceOf(CancelledError);
+    });
+    // The last ones were still in the queue when cleared.
+    expect(outcomes[RUNS - 1]!.ok).toBe(false);
+  });
+});
