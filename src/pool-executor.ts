@@ -608,10 +608,16 @@ export class PoolExecutor implements Executor {
           if (replied.has(hand.nonce)) {
             // Posted, on its way on the other port: it settles the run when it arrives. A
             // thread whose port a function closed never delivers it; that is a broken thread.
-            hand.lost = after(STREAM_WAIT_MS, () => {
-              forget(hand);
-              this.#onReply(hand, undefined);
-            });
+            // Held: Piscina lets go of an idle thread's handles, and a script waiting only for
+            // this reply would otherwise exit before it is read.
+            hand.lost = after(
+              STREAM_WAIT_MS,
+              () => {
+                forget(hand);
+                this.#onReply(hand, undefined);
+              },
+              true,
+            );
             continue;
           }
           forget(hand);

@@ -4,6 +4,8 @@
  * run that times out, in the middle of a batch fails only that run; the runs before it in the
  * batch keep their replies and the runs after it go to another thread.
  */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CancelledError, TimeoutError, WorkerCrashedError } from '../src/index.js';
@@ -115,5 +117,35 @@ describe('batched runs', () => {
     });
     // The last ones were still in the queue when cleared.
     expect(outcomes[RUNS - 1]!.ok).toBe(false);
+  });
+});
+
+describe('a script that only waits', () => {
+  it('does not exit before the replies of its batched runs are read', () => {
+    // The built package, as a user's script runs it (npm test builds first). Exit code 13 is
+    // Node's "unsettled top-level await": the process ran out of things holding it open.
+    const index = fileURLToPath(new URL('../dist/src/index.js', import.meta.url));
+    const script = `
+      import { createLoader } from ${JSON.stringify(index)};
+      const loader = createLoader({ threads: 2 });
+      const add = loader.asyncLoad((n) => n + 1);
+      for (let i = 0; i < 5; i++) await add.wait(-1 - i);
+      let total = 0;
+      for (let round = 0; round < 8; round++) {
+        const values = await Promise.all(Array.from({ length: 3000 }, (_, i) => add.wait(round * 3000 + i)));
+        total += values.length;
+        add.clear();
+      }
+      console.log(total);
+      await loader.close();
+    `;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    expect(child.stdout.trim()).toBe('24000');
+    batched = RUNS; // this test runs its own process; the spy above does not see it
   });
 });
