@@ -614,7 +614,7 @@ export class PoolExecutor implements Executor {
               STREAM_WAIT_MS,
               () => {
                 forget(hand);
-                this.#onReply(hand, undefined);
+                this.#replyLost(hand);
               },
               true,
             );
@@ -636,6 +636,32 @@ export class PoolExecutor implements Executor {
         }
       },
     );
+  }
+
+  /**
+   * The thread said it posted the run's reply, and it never came: something on the thread (a
+   * function that closed the thread's port) broke it. The thread is stopped; the run, which
+   * ended but whose value is lost through no fault of its own, goes again, once.
+   */
+  #replyLost(hand: HandOff): void {
+    const threadId = this.#slots.threadOf(hand.slot) ?? hand.placement.threadId;
+    if (threadId !== undefined) this.#stopThread(threadId);
+    const { run } = hand;
+    // The first run of the batch whose reply is missing is the one that broke the port (the
+    // replies before it arrived): it fails, and is not run again to break another thread.
+    const batch = hand.batch;
+    let culprit = false;
+    if (batch && !batch.blamed && batch.find((h) => !h.settled) === hand) {
+      culprit = true;
+      batch.blamed = true;
+    }
+    if (!culprit && !run.done && run.slot === hand.slot && !run.retried) {
+      run.retried = true;
+      this.#requeue([run]);
+      this.#settleHand(hand, undefined);
+      return;
+    }
+    this.#onReply(hand, undefined);
   }
 
   /** A reply a thread posted for a run of a batch (Piscina's 'message' event). */
@@ -796,8 +822,8 @@ interface HandOff {
   readonly placement: Placement;
   timer: Timer | undefined;
   settled: boolean;
-  /** The runs handed over in the same task, in order (batches only). */
-  batch?: HandOff[];
+  /** The runs handed over in the same task, in order (batches only); `blamed` see #replyLost. */
+  batch?: HandOff[] & { blamed?: boolean };
   /** Waits for a reply the thread says it posted (batches only; see #handOffBatch). */
   lost?: Timer;
 }

@@ -149,3 +149,31 @@ describe('a script that only waits', () => {
     batched = RUNS; // this test runs its own process; the spy above does not see it
   });
 });
+
+describe('a function that breaks its thread', () => {
+  it("closing the thread's reply port: no run waits for ever or gets another's value; the pool recovers", async () => {
+    const l = make({ threads: 2, onError: () => undefined });
+    const add = l.asyncLoad((n: number) => {
+      if (n === 777)
+        (require('node:worker_threads') as typeof import('node:worker_threads')).parentPort!.close();
+      return n + 1;
+    });
+    await warm(add);
+    const outcomes = await Promise.all(
+      Array.from({ length: RUNS }, (_, i) =>
+        add.wait(i).then(
+          (value) => ({ ok: true as const, value }),
+          (error: unknown) => ({ ok: false as const, error }),
+        ),
+      ),
+    );
+    // Like a forged reply (tampering-more.test.ts): the runs whose replies the broken port
+    // swallowed go again or fail as crashed; none gets a wrong value, none is left pending.
+    outcomes.forEach((o, i) => {
+      if (o.ok) expect(o.value, `run ${i}`).toBe(i + 1);
+      else expect(o.error, `run ${i}`).toBeInstanceOf(WorkerCrashedError);
+    });
+    expect(outcomes.filter((o) => !o.ok).length).toBeLessThan(RUNS / 10);
+    expect(await add.wait(RUNS + 1)).toBe(RUNS + 2);
+  });
+});
