@@ -419,7 +419,10 @@ export class PoolExecutor implements Executor {
       const timeout = request.timeout;
       void this.#slots.whenStarted(slot).then((startedAt) => {
         if (startedAt === undefined || run.done || hand.settled) return;
-        hand.timer = after(startedAt + timeout - now(), () => this.cancel(run, new TimeoutError(timeout)));
+        hand.timer = after(startedAt + timeout - now(), () => {
+          // Ended in its batch (a later run of it started): its reply is on its way, in time.
+          if (!this.#endedInBatch(run)) this.cancel(run, new TimeoutError(timeout));
+        });
       });
     }
     return { message, hand };
