@@ -19,6 +19,7 @@ import type { FunctionRef } from './protocol.js';
 import { rebuildArgs } from './rebuild-args.js';
 import type { Channel, Listener, Registration } from './registration.js';
 import { Store } from './store.js';
+import { entryIdentity } from './entry-identity.js';
 import { functionIdentity } from './task-function.js';
 import { after } from './timers.js';
 
@@ -286,6 +287,7 @@ export class Coordinator {
         encoded: entry.encoded,
         timeout: options.timeout,
         notBefore,
+        entry: this.#executor.needsEntry ? entryIdentity(entry.registration, entry.text) : undefined,
       },
       // Executors settle asynchronously, so `run` is assigned by the time this runs.
       (outcome) => {
