@@ -1,0 +1,177 @@
+// Two app processes and two worker processes on one real redis-server: the same calls as a
+// local loader, with runs deduplicated and results shared across processes, surviving a
+// killed worker and a Redis restart. Skipped when redis-server is not installed (except
+// under CI, where that fails).
+
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppProcess, ensureBuilt, redisInstalled, RedisServer, until, WorkerProcess } from './cluster.js';
+
+const installed = redisInstalled();
+
+describe.skipIf(!installed)('bullmqExecutor across processes', { timeout: 120_000 }, () => {
+  let redis: RedisServer;
+  const workers: WorkerProcess[] = [];
+  const apps: AppProcess[] = [];
+  let dir: string;
+
+  const file = (name: string): string => join(dir, name);
+  const lines = (path: string): string[] =>
+    existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean) : [];
+
+  async function worker(args: string[] = [], env: Record<string, string> = {}): Promise<WorkerProcess> {
+    const w = await WorkerProcess.start(redis, args, env);
+    workers.push(w);
+    return w;
+  }
+
+  async function app(env: Record<string, string> = {}): Promise<AppProcess> {
+    const a = await AppProcess.start(redis, env);
+    apps.push(a);
+    return a;
+  }
+
+  beforeAll(async () => {
+    ensureBuilt();
+    dir = mkdtempSync(join(tmpdir(), 'async-load-dist-'));
+    redis = await RedisServer.start();
+    await Promise.all([worker(), worker()]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(apps.map((a) => a.close().catch(() => undefined)));
+    for (const w of workers) w.kill('SIGTERM');
+    await Promise.all(workers.map((w) => w.exited()));
+    await redis?.stopAndClean();
+  }, 60_000);
+
+  it('two app processes making 1,000 identical calls each start one run, and see one result', async () => {
+    const [a, b] = await Promise.all([app(), app()]);
+    const runs = file('dedupe.txt');
+    const args = [runs, 'one'];
+    const [ra, rb] = await Promise.all([
+      a.request({ op: 'burst', fn: 'count', args, times: 1_000 }),
+      b.request({ op: 'burst', fn: 'count', args, times: 1_000 }),
+    ]);
+    expect(ra.ok && rb.ok).toBe(true);
+    expect(readFileSync(runs, 'utf8')).toBe('x');
+    expect(ra.result.value).toEqual(rb.result.value);
+    expect(ra.result.value.tag).toBe('one');
+    expect(ra.result.value.bytes).toEqual({ view: 'Float64Array', values: [1.5, 3] });
+    expect(ra.result.state.startedAt).toBe(rb.result.state.startedAt);
+    expect(ra.result.undefinedCalls).toBe(1_000);
+
+    // A process that never saw the entry serves the shared result: its first call returns
+    // undefined and fetches, and nothing runs again.
+    const c = await app();
+    const rc = await c.request({ op: 'burst', fn: 'count', args, times: 1 });
+    expect(rc.result.undefinedCalls).toBe(1);
+    expect(rc.result.value).toEqual(ra.result.value);
+    expect(rc.result.state.startedAt).toBe(ra.result.state.startedAt);
+    expect(readFileSync(runs, 'utf8')).toBe('x');
+  });
+
+  it('errors keep class, code and cause; timeout counts from the start on a worker thread', async () => {
+    const a = apps[0]!;
+    const failed = await a.request({ op: 'wait', fn: 'fail', args: ['why'] });
+    expect(failed.ok).toBe(false);
+    expect(failed.error).toMatchObject({
+      name: 'RangeError',
+      isRangeError: true,
+      code: 'E_FAILED',
+      message: 'failed: why',
+      cause: 'the cause',
+    });
+    const spun = await a.request({ op: 'wait', fn: 'spin', args: [] });
+    expect(spun.error).toMatchObject({ name: 'TimeoutError', code: 'ERR_ASYNC_LOAD_TIMEOUT' });
+  });
+
+  it('a worker killed mid-run: the run completes on another worker', async () => {
+    const a = apps[0]!;
+    const starts = file('kill-starts.txt');
+    const release = file('kill-release');
+    const pending = a.request({ op: 'wait', fn: 'block', args: [starts, release, 'k'] });
+    await until(() => lines(starts).length === 1, 'the run to start');
+    const victim = workers.find((w) => w.pid === Number(lines(starts)[0]))!;
+    expect(victim).toBeDefined();
+    victim.kill('SIGKILL');
+    await victim.exited();
+    writeFileSync(release, '');
+    const reply = await pending;
+    expect(reply.ok).toBe(true);
+    expect(reply.result.value.tag).toBe('k');
+    expect(reply.result.value.pid).not.toBe(victim.pid);
+    expect(lines(starts)).toHaveLength(2);
+    workers.splice(workers.indexOf(victim), 1);
+    await worker();
+  });
+
+  it('a run lost with its worker twice fails with WorkerCrashedError', async () => {
+    await worker();
+    const a = apps[0]!;
+    const starts = file('twice-starts.txt');
+    const release = file('twice-release');
+    const pending = a.request({ op: 'wait', fn: 'block', args: [starts, release, 't'] });
+    for (const n of [1, 2]) {
+      await until(() => lines(starts).length === n, `start ${n}`);
+      const victim = workers.find((w) => w.pid === Number(lines(starts)[n - 1]))!;
+      victim.kill('SIGKILL');
+      await victim.exited();
+      workers.splice(workers.indexOf(victim), 1);
+    }
+    const reply = await pending;
+    expect(reply.ok).toBe(false);
+    expect(reply.error).toMatchObject({ name: 'WorkerCrashedError', code: 'ERR_ASYNC_LOAD_WORKER_CRASHED' });
+    writeFileSync(release, '');
+    while (workers.length < 2) await worker();
+  });
+
+  it('refreshes across processes once per interval, never two runs at once', async () => {
+    const [a, b] = apps;
+    const starts = file('refresh.txt');
+    await Promise.all([
+      a!.request({ op: 'wait', fn: 'refreshing', args: [starts] }),
+      b!.request({ op: 'wait', fn: 'refreshing', args: [starts] }),
+    ]);
+    await until(() => lines(starts).length >= 4, 'four runs', 30_000);
+    const times = lines(starts).map(Number);
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    // Every 1,500 ms from the previous start; a second run in the same interval would be a gap near 0.
+    for (const gap of gaps) expect(gap).toBeGreaterThan(1_000);
+  });
+
+  it('Redis stopped mid-run: pending calls fail with RedisUnavailableError; after it returns, work resumes', async () => {
+    const a = await app({ UNAVAILABLE_AFTER: '2000' });
+    const starts = file('redis-starts.txt');
+    const release = file('redis-release');
+    const pending = a.request({ op: 'wait', fn: 'block', args: [starts, release, 'r'] });
+    await until(() => lines(starts).length === 1, 'the run to start');
+    redis.stop();
+    const reply = await pending;
+    expect(reply.error).toMatchObject({ code: 'ERR_ASYNC_LOAD_REDIS_UNAVAILABLE' });
+    // A call while Redis is down fails at once (no offline queue).
+    const down = await a.request({ op: 'wait', fn: 'count', args: [file('down.txt'), 'down'] }, 15_000);
+    expect(down.error).toMatchObject({ code: 'ERR_ASYNC_LOAD_REDIS_UNAVAILABLE' });
+    writeFileSync(release, '');
+    await redis.restart();
+    // Work resumes by itself once the clients have reconnected; every result is the caller's own.
+    let attempt = 0;
+    let value: { tag: string } | undefined;
+    await until(
+      async () => {
+        const tag = `after-${attempt++}`;
+        const r = await a.request({ op: 'wait', fn: 'count', args: [file('after.txt'), tag] });
+        if (r.ok) {
+          expect(r.result.value.tag).toBe(tag);
+          value = r.result.value;
+        }
+        return r.ok;
+      },
+      'work to resume after Redis restarted',
+      60_000,
+    );
+    expect(value).toBeDefined();
+  });
+});
