@@ -320,6 +320,21 @@ export class BullmqExecutor implements Executor {
     else if (state === 'failed') {
       const job = await this.#queue.getJob(jobId);
       this.#failed(jobId, job?.failedReason ?? 'unknown reason');
+    } else if (state !== 'active' && state !== 'unknown') {
+      // Waiting for a worker: past jobExpiry none will run it (a signed job is refused then).
+      const runs = this.#byJob.get(jobId);
+      let oldest = Infinity;
+      for (const run of runs ?? []) oldest = Math.min(oldest, run.since);
+      if (now() - oldest > this.#options.jobExpiry) {
+        this.#settleJob(jobId, () => ({
+          ok: false,
+          error: new RunLostError(
+            `No worker took the run's job within jobExpiry (${this.#options.jobExpiry} ms); check that workers are running on queue "${this.#options.queue}".`,
+          ),
+          startedAt: undefined,
+          finishedAt: now(),
+        }));
+      }
     } else if (state === 'unknown') {
       this.#settleJob(jobId, () => ({
         ok: false,

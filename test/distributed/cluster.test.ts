@@ -74,7 +74,7 @@ describe.skipIf(!installed)('bullmqExecutor across processes', { timeout: 120_00
   });
 
   it('errors keep class, code and cause; timeout counts from the start on a worker thread', async () => {
-    const a = apps[0]!;
+    const a = apps[0] ?? (await app());
     const failed = await a.request({ op: 'wait', fn: 'fail', args: ['why'] });
     expect(failed.ok).toBe(false);
     expect(failed.error).toMatchObject({
@@ -88,8 +88,16 @@ describe.skipIf(!installed)('bullmqExecutor across processes', { timeout: 120_00
     expect(spun.error).toMatchObject({ name: 'TimeoutError', code: 'ERR_ASYNC_LOAD_TIMEOUT' });
   });
 
+  it('values JSON cannot carry reach the worker thread and come back intact (binary as raw bytes)', async () => {
+    const reply = await (apps[0] ?? (await app())).request({ op: 'echo', fn: 'echo' });
+    expect(reply.ok).toBe(true);
+    expect(reply.result.kinds).toEqual(['[object Object]', '[object Uint8Array]']);
+    for (const [name, ok] of Object.entries(reply.result.checks as Record<string, boolean>))
+      expect([name, ok]).toEqual([name, true]);
+  });
+
   it('a worker killed mid-run: the run completes on another worker', async () => {
-    const a = apps[0]!;
+    const a = apps[0] ?? (await app());
     const starts = file('kill-starts.txt');
     const release = file('kill-release');
     const pending = a.request({ op: 'wait', fn: 'block', args: [starts, release, 'k'] });
@@ -110,7 +118,7 @@ describe.skipIf(!installed)('bullmqExecutor across processes', { timeout: 120_00
 
   it('a run lost with its worker twice fails with WorkerCrashedError', async () => {
     await worker();
-    const a = apps[0]!;
+    const a = apps[0] ?? (await app());
     const starts = file('twice-starts.txt');
     const release = file('twice-release');
     const pending = a.request({ op: 'wait', fn: 'block', args: [starts, release, 't'] });
@@ -140,6 +148,13 @@ describe.skipIf(!installed)('bullmqExecutor across processes', { timeout: 120_00
     const gaps = times.slice(1).map((t, i) => t - times[i]!);
     // Every 1,500 ms from the previous start; a second run in the same interval would be a gap near 0.
     for (const gap of gaps) expect(gap).toBeGreaterThan(1_000);
+  });
+
+  it('a run no worker takes fails with RunLostError after jobExpiry instead of waiting forever', async () => {
+    const a = await app({ QUEUE: 'no-workers', JOB_EXPIRY: '1500' });
+    const reply = await a.request({ op: 'wait', fn: 'count', args: [file('nobody.txt'), 'nobody'] });
+    expect(reply.error).toMatchObject({ name: 'RunLostError', code: 'ERR_ASYNC_LOAD_RUN_LOST' });
+    expect(reply.error!.message).toMatch(/No worker took/);
   });
 
   it('Redis stopped mid-run: pending calls fail with RedisUnavailableError; after it returns, work resumes', async () => {
