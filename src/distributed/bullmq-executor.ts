@@ -26,7 +26,7 @@ import {
   WorkerCrashedError,
 } from '../errors.js';
 import type { Executor, Outcome, RunHandle, RunRequest } from '../executor.js';
-import { JOB_VERSION, Keys, REFUSED, type JobData } from './job.js';
+import { JOB_VERSION, Keys, REFUSED, type JobData, type JobReturn } from './job.js';
 import {
   resolveExecutorOptions,
   type BullmqExecutorOptions,
@@ -41,6 +41,8 @@ import { Wire } from './wire.js';
 const KNOWN_ENTRIES = 100_000;
 /** Bound on close() waiting for BullMQ's own clients to quit (Redis may be down). */
 const CLOSE_WAIT_MS = 2_000;
+/** Job states read at once by a sweep. */
+const SWEEP_BATCH = 64;
 /** Completed and failed jobs are kept this long (s) so a sweep that missed the event still reads them. */
 const KEEP_JOBS_S = 3_600;
 
@@ -136,13 +138,13 @@ export class BullmqExecutor implements Executor {
     this.#firstReady.catch(() => undefined);
     this.#client.on('ready', () => {
       this.#lastContact = now();
-      void this.#sweep();
+      void this.#sweep(true);
     });
     this.#queue = new Queue(queue, { connection: this.#client });
     this.#queue.on('error', () => undefined);
     this.#events = new QueueEvents(queue, { connection: this.#eventsClient });
     this.#events.on('error', () => undefined);
-    this.#events.on('completed', ({ jobId }) => void this.#completed(jobId));
+    this.#events.on('completed', ({ jobId, returnvalue }) => void this.#completed(jobId, returnvalue));
     this.#events.on('failed', ({ jobId, failedReason }) => this.#failed(jobId, failedReason));
     this.#sweeper = setInterval(() => void this.#sweep(), this.#options.sweepInterval);
     this.#sweeper.unref();
@@ -277,17 +279,19 @@ export class BullmqExecutor implements Executor {
     for (const run of [...runs]) this.finish(run, made);
   }
 
-  async #completed(jobId: string): Promise<void> {
+  async #completed(jobId: string, returned?: unknown): Promise<void> {
     const runs = this.#byJob.get(jobId);
     if (!runs || runs.size === 0) return;
     const first = runs.values().next().value!;
-    let stored: StoredResult | undefined;
-    try {
-      stored = await readResult(this.#client, this.#keys, first.entry);
-      this.#lastContact = now();
-    } catch {
-      // Redis went away between the event and the read: the sweep tries again.
-      return;
+    let stored: StoredResult | undefined = inlineResult(returned);
+    if (!stored) {
+      try {
+        stored = await readResult(this.#client, this.#keys, first.entry);
+        this.#lastContact = now();
+      } catch {
+        // Redis went away between the event and the read: the sweep tries again.
+        return;
+      }
     }
     this.#settleJob(jobId, () =>
       stored
@@ -347,11 +351,23 @@ export class BullmqExecutor implements Executor {
     }
   }
 
-  async #sweep(): Promise<void> {
+  /**
+   * Checks the state of pending jobs. On a timer only those waited for at least one interval
+   * (events settle the rest, and 2,000 jobs in flight checked every second cost more than the
+   * runs themselves); after a reconnect, all of them. A lost job is still found within two
+   * intervals.
+   */
+  async #sweep(all = false): Promise<void> {
     if (this.#sweeping || this.#closed || this.#pending.size === 0) return;
     this.#sweeping = true;
     try {
-      for (const jobId of [...this.#byJob.keys()]) await this.#check(jobId);
+      const due = now() - this.#options.sweepInterval;
+      const jobs: string[] = [];
+      for (const [jobId, runs] of this.#byJob) {
+        if (all || [...runs].some((run) => run.since <= due)) jobs.push(jobId);
+      }
+      for (let i = 0; i < jobs.length; i += SWEEP_BATCH)
+        await Promise.all(jobs.slice(i, i + SWEEP_BATCH).map((jobId) => this.#check(jobId)));
       if (this.#byJob.size === 0 && this.#pending.size > 0) {
         await this.#client.ping();
         this.#lastContact = now();
@@ -368,6 +384,14 @@ export class BullmqExecutor implements Executor {
       this.#sweeping = false;
     }
   }
+}
+
+/** The outcome a job's return value carries (see JobReturn), if it carries one. */
+function inlineResult(returned: unknown): StoredResult | undefined {
+  const r = returned as Partial<JobReturn> | null | undefined;
+  if (typeof r !== 'object' || r === null || typeof r.text !== 'string' || typeof r.meta !== 'object')
+    return undefined;
+  return { meta: r.meta, text: r.text, binaries: [] };
 }
 
 function unavailable(cause: unknown): Error {

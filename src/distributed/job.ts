@@ -31,10 +31,19 @@ export interface JobData {
   sig?: string;
 }
 
-/** The job's return value: the outcome itself is in the result key, under the same run id. */
+/**
+ * The job's return value. The outcome is always in the result key; a small one without binary
+ * parts is also carried here, so the app has it from the completion event without another
+ * round trip to Redis.
+ */
 export interface JobReturn {
   run: string;
+  meta?: ResultMeta;
+  text?: string;
 }
+
+/** Largest packed outcome (characters) carried in the job's return value too. */
+export const INLINE_RESULT_CHARS = 16 * 1024;
 
 /** Metadata stored beside a result. */
 export interface ResultMeta {

@@ -73,7 +73,7 @@ export class Wire {
   }
 
   pack(value: unknown): Packed {
-    if (isPlainJson(value, 0)) return { text: 'j' + JSON.stringify(value), binaries: [] };
+    if (isPlainJson(value)) return { text: 'j' + JSON.stringify(value), binaries: [] };
     const binaries: Buffer[] = [];
     this.#sink = binaries;
     try {
@@ -108,41 +108,51 @@ function materialise(bytes: Buffer | undefined, type: string): ArrayBufferView |
   return new View(copy, 0, bytes.byteLength / per);
 }
 
-/** How deep the plain-JSON check looks before handing the value to superjson (which has no limit of its own here). */
+/** How deep the plain-JSON check looks before handing the value to superjson. */
 const PLAIN_DEPTH = 200;
 
 /**
  * Whether JSON.stringify + JSON.parse gives back an equal value: only null, booleans, strings,
  * finite numbers other than -0, dense arrays without extra properties and objects with the
- * plain prototype, as a tree (no shared or cyclic references, which JSON would duplicate).
+ * plain prototype, as a tree (a shared or cyclic reference, which JSON would duplicate or
+ * refuse, sends the value to superjson). Written for speed: it runs on every packed value,
+ * and on a 0.5 MB object the first version took twice as long as JSON.stringify itself.
  */
-function isPlainJson(value: unknown, depth: number, seen = new Set<object>()): boolean {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return true;
-    case 'number':
-      return Number.isFinite(value) && !Object.is(value, -0);
-    case 'object':
-      break;
-    default:
-      return false;
+function isPlainJson(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return isPlainLeaf(value);
+  return plainNode(value, 0, new Set());
+}
+
+function isPlainLeaf(v: unknown): boolean {
+  const t = typeof v;
+  if (t === 'string' || t === 'boolean' || v === null) return true;
+  return t === 'number' && Number.isFinite(v) && !Object.is(v, -0);
+}
+
+function plainNode(node: object, depth: number, seen: Set<object>): boolean {
+  if (depth > PLAIN_DEPTH || seen.has(node)) return false;
+  seen.add(node);
+  if (Array.isArray(node)) {
+    if (Object.getPrototypeOf(node) !== Array.prototype) return false;
+    const n = node.length;
+    for (let i = 0; i < n; i++) {
+      // A hole reads as undefined: refused here like an undefined element.
+      const v: unknown = node[i];
+      if (typeof v === 'object' && v !== null) {
+        if (!plainNode(v, depth + 1, seen)) return false;
+      } else if (!isPlainLeaf(v)) return false;
+    }
+    // Extra (non-index) properties, which JSON would drop.
+    return Object.keys(node).length === n;
   }
-  if (value === null) return true;
-  if (depth > PLAIN_DEPTH || seen.has(value)) return false;
-  seen.add(value);
-  if (Array.isArray(value)) {
-    if (Object.getPrototypeOf(value) !== Array.prototype) return false;
-    // Holes and extra properties: JSON would fill the ones and drop the others.
-    if (Object.keys(value).length !== value.length) return false;
-    for (let i = 0; i < value.length; i++) if (!Object.hasOwn(value, i)) return false;
-    for (const item of value) if (!isPlainJson(item, depth + 1, seen)) return false;
-    return true;
-  }
-  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
-  for (const k of Object.keys(value)) {
-    if (k === '__proto__') return false;
-    if (!isPlainJson((value as Record<string, unknown>)[k], depth + 1, seen)) return false;
+  if (Object.getPrototypeOf(node) !== Object.prototype) return false;
+  const rec = node as Record<string, unknown>;
+  for (const k in rec) {
+    if (!Object.hasOwn(rec, k) || k === '__proto__') return false;
+    const v = rec[k];
+    if (typeof v === 'object' && v !== null) {
+      if (!plainNode(v, depth + 1, seen)) return false;
+    } else if (!isPlainLeaf(v)) return false;
   }
   return true;
 }

@@ -20,7 +20,15 @@ import type { Outcome } from '../executor.js';
 import { invalid } from '../options.js';
 import { PoolExecutor } from '../pool-executor.js';
 import { connect } from './bullmq-executor.js';
-import { JOB_VERSION, Keys, REFUSED, type JobData, type JobReturn, type ResultMeta } from './job.js';
+import {
+  INLINE_RESULT_CHARS,
+  JOB_VERSION,
+  Keys,
+  REFUSED,
+  type JobData,
+  type JobReturn,
+  type ResultMeta,
+} from './job.js';
 import { checkConnection, checkQueueName, DEFAULT_QUEUE } from './options.js';
 import { writeResult } from './results.js';
 import { checkSignature } from './signing.js';
@@ -193,7 +201,9 @@ export function startWorker(options: WorkerOptions): WorkerHandle {
     };
     await writeResult(client, keys, data.entry, meta, packed, data.ttl);
     if (data.bins > 0) await client.del(keys.args(data.run));
-    return { run: data.run };
+    return packed.binaries.length === 0 && packed.text.length <= INLINE_RESULT_CHARS
+      ? { run: data.run, meta, text: packed.text }
+      : { run: data.run };
   };
 
   const worker = new Worker(queue, processor, {
