@@ -43,6 +43,11 @@ export interface Executor {
   submit(request: RunRequest, onSettle: (outcome: Outcome) => void): RunHandle;
   /** Stops every run (they settle with LoaderClosedError) and releases threads. */
   close(): Promise<void>;
+  /**
+   * Called once by the coordinator. Runs that another process started and settled reach the
+   * loader through `deliver`, for the entries `holds` says it has (RunRequest.entry identities).
+   */
+  watch?(holds: (entry: string) => boolean, deliver: (entry: string, outcome: Outcome) => void): void;
   /** The loader no longer has any entry or wrapper of this function: drop what is kept for it. */
   forget?(fn: FunctionRef): void;
 }

@@ -26,7 +26,7 @@ import {
   WorkerCrashedError,
 } from '../errors.js';
 import type { Executor, Outcome, RunHandle, RunRequest } from '../executor.js';
-import { JOB_VERSION, Keys, REFUSED, type JobData, type JobReturn } from './job.js';
+import { JOB_VERSION, Keys, REFUSED, type JobData, type JobReturn, type SettledNote } from './job.js';
 import {
   resolveExecutorOptions,
   type BullmqExecutorOptions,
@@ -97,11 +97,15 @@ export class BullmqExecutor implements Executor {
   /** Job id -> the local runs waiting for it. */
   readonly #byJob = new Map<string, Set<PendingRun>>();
   /**
-   * Entry -> start of the latest run this process has had an outcome of. A first run (no
-   * record) or a refresh first looks for a newer shared result. Insertion-ordered, oldest
-   * dropped past KNOWN_ENTRIES.
+   * Entry -> the latest run this process has had an outcome of (its id and start). A first run
+   * (no record) or a refresh first looks for a newer shared result; a settled run announced
+   * twice is delivered once. Insertion-ordered, oldest dropped past KNOWN_ENTRIES.
    */
-  readonly #known = new Map<string, number>();
+  readonly #known = new Map<string, { run: string; startedAt: number | undefined }>();
+  /** Pub/sub connection for runs settled elsewhere; made when the coordinator watches. */
+  #subscriber: Redis | undefined;
+  #watcher:
+    { holds: (entry: string) => boolean; deliver: (entry: string, outcome: Outcome) => void } | undefined;
   /** Epoch ms of Redis's latest answer. */
   #lastContact = now();
   readonly #sweeper: NodeJS.Timeout;
@@ -166,8 +170,45 @@ export class BullmqExecutor implements Executor {
       const runs = this.#byJob.get(run.jobId);
       if (runs?.delete(run) && runs.size === 0) this.#byJob.delete(run.jobId);
     }
-    if (outcome.ok && outcome.startedAt !== undefined) this.#remember(run.entry, outcome.startedAt);
     run.onSettle(outcome);
+  }
+
+  watch(holds: (entry: string) => boolean, deliver: (entry: string, outcome: Outcome) => void): void {
+    if (this.#closed || this.#subscriber) return;
+    this.#watcher = { holds, deliver };
+    const subscriber = connect(this.#options.connection, { maxRetriesPerRequest: null });
+    subscriber.on('error', () => undefined);
+    subscriber.on('message', (_channel: string, text: string) => void this.#settledElsewhere(text));
+    // ioredis subscribes again by itself after a reconnect.
+    subscriber.subscribe(this.#keys.settled()).catch(() => undefined);
+    this.#subscriber = subscriber;
+  }
+
+  /** A worker announced a settled run: deliver it if this process holds the entry and has not had it. */
+  async #settledElsewhere(text: string): Promise<void> {
+    let note: SettledNote;
+    try {
+      note = JSON.parse(text) as SettledNote;
+    } catch {
+      return;
+    }
+    const watcher = this.#watcher;
+    if (!watcher || this.#closed || typeof note.entry !== 'string' || typeof note.run !== 'string') return;
+    // A run of this process waits for that job: it settles through it.
+    if (!watcher.holds(note.entry) || this.#byJob.has(note.run)) return;
+    if (this.#known.get(note.entry)?.run === note.run) return;
+    let stored = inlineResult(note);
+    if (!stored) {
+      try {
+        stored = await readResult(this.#client, this.#keys, note.entry);
+      } catch {
+        return;
+      }
+      if (!stored) return;
+    }
+    if (this.#known.get(note.entry)?.run === stored.meta.run || this.#byJob.has(stored.meta.run)) return;
+    const outcome = this.#outcomeOf(stored, note.entry);
+    watcher.deliver(note.entry, outcome);
   }
 
   async close(): Promise<void> {
@@ -181,11 +222,14 @@ export class BullmqExecutor implements Executor {
     await Promise.race([quit, new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
     this.#client.disconnect();
     this.#eventsClient.disconnect();
+    this.#subscriber?.disconnect();
   }
 
-  #remember(entry: string, startedAt: number): void {
+  #remember(entry: string, run: string, startedAt: number | undefined): void {
+    const previous = this.#known.get(entry);
     this.#known.delete(entry);
-    this.#known.set(entry, startedAt);
+    // A run refused or lost before it started keeps the previous start as the one to beat.
+    this.#known.set(entry, { run, startedAt: startedAt ?? previous?.startedAt });
     if (this.#known.size > KNOWN_ENTRIES) {
       const oldest = this.#known.keys().next().value;
       if (oldest !== undefined) this.#known.delete(oldest);
@@ -197,7 +241,7 @@ export class BullmqExecutor implements Executor {
     const entry = run.entry;
     try {
       await this.#firstReady;
-      const last = this.#known.get(entry);
+      const last = this.#known.get(entry)?.startedAt;
       if (last === undefined || request.notBefore !== undefined) {
         // First sight of the entry in this process, or a refresh that another process may have
         // run already: a newer shared result is served instead of a new run.
@@ -209,7 +253,7 @@ export class BullmqExecutor implements Executor {
           shared.meta.startedAt !== undefined &&
           (last === undefined || shared.meta.startedAt > last)
         ) {
-          this.finish(run, this.#outcomeOf(shared));
+          this.finish(run, this.#outcomeOf(shared, entry));
           return;
         }
       }
@@ -262,8 +306,10 @@ export class BullmqExecutor implements Executor {
     }
   }
 
-  #outcomeOf(stored: StoredResult): Outcome {
+  /** The stored outcome, decoded; remembered as the entry's latest. */
+  #outcomeOf(stored: StoredResult, entry: string): Outcome {
     const { meta } = stored;
+    this.#remember(entry, meta.run, meta.startedAt);
     let value = this.#wire.unpack(stored.text, stored.binaries);
     if (meta.encoded) value = decode(value);
     return meta.ok
@@ -295,7 +341,7 @@ export class BullmqExecutor implements Executor {
     }
     this.#settleJob(jobId, () =>
       stored
-        ? this.#outcomeOf(stored)
+        ? this.#outcomeOf(stored, first.entry)
         : {
             ok: false,
             error: new RunLostError(

@@ -42,6 +42,14 @@ export interface JobReturn {
   text?: string;
 }
 
+/**
+ * Published on Keys#settled when a run's outcome is stored: app processes that hold the entry
+ * but did not wait for this run take it too. A small outcome rides along (see JobReturn).
+ */
+export interface SettledNote extends JobReturn {
+  entry: string;
+}
+
 /** Largest packed outcome (characters) carried in the job's return value too. */
 export const INLINE_RESULT_CHARS = 16 * 1024;
 
@@ -68,6 +76,11 @@ export class Keys {
   /** Hash of an entry's latest result: `meta`, `value`, `b0`... */
   result(entry: string): string {
     return `${this.prefix}r:${entry}`;
+  }
+
+  /** Pub/sub channel on which workers announce each settled run (a SettledNote). */
+  settled(): string {
+    return `${this.prefix}settled`;
   }
 
   /** Hash of a run's binary argument leaves: `b0`, `b1`... */

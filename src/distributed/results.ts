@@ -21,6 +21,7 @@ export async function writeResult(
   meta: ResultMeta,
   packed: Packed,
   ttl: number | undefined,
+  note?: string,
 ): Promise<void> {
   const key = keys.result(entry);
   const fields: (string | Buffer)[] = ['meta', JSON.stringify(meta), 'value', packed.text];
@@ -30,6 +31,8 @@ export async function writeResult(
     .del(key)
     .hset(key, ...fields);
   if (ttl !== undefined) multi.pexpire(key, Math.max(1, Math.round(ttl)));
+  // In the same transaction: whoever hears of the run can read its outcome.
+  if (note !== undefined) multi.publish(keys.settled(), note);
   const replies = await multi.exec();
   const failed = replies?.find(([error]) => error);
   if (failed) throw failed[0];

@@ -28,6 +28,7 @@ import {
   type JobData,
   type JobReturn,
   type ResultMeta,
+  type SettledNote,
 } from './job.js';
 import { checkConnection, checkQueueName, DEFAULT_QUEUE } from './options.js';
 import { writeResult } from './results.js';
@@ -199,11 +200,14 @@ export function startWorker(options: WorkerOptions): WorkerHandle {
       encoded: carried.encoded,
       bins: packed.binaries.length,
     };
-    await writeResult(client, keys, data.entry, meta, packed, data.ttl);
+    const returned: JobReturn =
+      packed.binaries.length === 0 && packed.text.length <= INLINE_RESULT_CHARS
+        ? { run: data.run, meta, text: packed.text }
+        : { run: data.run };
+    const note: SettledNote = { ...returned, entry: data.entry };
+    await writeResult(client, keys, data.entry, meta, packed, data.ttl, JSON.stringify(note));
     if (data.bins > 0) await client.del(keys.args(data.run));
-    return packed.binaries.length === 0 && packed.text.length <= INLINE_RESULT_CHARS
-      ? { run: data.run, meta, text: packed.text }
-      : { run: data.run };
+    return returned;
   };
 
   const worker = new Worker(queue, processor, {

@@ -41,9 +41,7 @@ describe.skipIf(!installed)('bullmqExecutor across processes', { timeout: 120_00
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all(apps.map((a) => a.close().catch(() => undefined)));
-    for (const w of workers) w.kill('SIGTERM');
-    await Promise.all(workers.map((w) => w.exited()));
+    await Promise.all([...apps.map((a) => a.close()), ...workers.map((w) => w.stop())]);
     await redis?.stopAndClean();
   }, 60_000);
 
@@ -71,6 +69,26 @@ describe.skipIf(!installed)('bullmqExecutor across processes', { timeout: 120_00
     expect(rc.result.value).toEqual(ra.result.value);
     expect(rc.result.state.startedAt).toBe(ra.result.state.startedAt);
     expect(readFileSync(runs, 'utf8')).toBe('x');
+  });
+
+  it('subscribers in every process hear the runs of entries they hold, whichever process started them', async () => {
+    const a = apps[0] ?? (await app());
+    const b = apps[1] ?? (await app());
+    const runs = file('subscribers.txt');
+    const args = [runs, 'sub'];
+    await a.request({ op: 'wait', fn: 'count', args });
+    await b.request({ op: 'wait', fn: 'count', args });
+    await b.request({ op: 'subscribe' });
+    await a.request({ op: 'refresh', fn: 'count', args });
+    await until(
+      async () => (await b.request({ op: 'events' })).result.length > 0,
+      'B to hear the run A started',
+    );
+    const fromA = await a.request({ op: 'wait', fn: 'count', args });
+    const heard = (await b.request({ op: 'events' })).result;
+    expect(heard).toHaveLength(1);
+    expect(heard[0]).toMatchObject({ status: 'complete', startedAt: fromA.result.state.startedAt, runs: 2 });
+    expect(readFileSync(runs, 'utf8')).toBe('xx');
   });
 
   it('errors keep class, code and cause; timeout counts from the start on a worker thread', async () => {

@@ -164,6 +164,19 @@ class Child {
     return new Promise((resolve) => this.process.once('exit', (code) => resolve(code)));
   }
 
+  /** SIGTERM, then SIGKILL if it has not exited within `ms` (reported: a clean exit is expected). */
+  async stop(ms = 15_000): Promise<void> {
+    this.kill('SIGTERM');
+    const timer = setTimeout(() => {
+      process.stderr.write(
+        `pid ${this.pid} did not exit on SIGTERM within ${ms} ms; killed. Output:\n${this.output}\n`,
+      );
+      this.kill('SIGKILL');
+    }, ms);
+    await this.exited();
+    clearTimeout(timer);
+  }
+
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
     if (this.process.exitCode === null && this.process.signalCode === null) this.process.kill(signal);
   }
@@ -191,6 +204,8 @@ export class WorkerProcess extends Child {
           '2000',
           '--stalled-interval',
           '1000',
+          '--grace',
+          '5000',
           ...args,
         ],
         { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
@@ -242,9 +257,13 @@ export class AppProcess extends Child {
     });
   }
 
+  /** Closes the loader, then ends the process (killed if it has not exited within 15 s). */
   async close(): Promise<void> {
-    if (this.process.connected) await this.request({ op: 'close' }).catch(() => undefined);
-    this.kill('SIGTERM');
-    await this.exited();
+    if (this.process.connected) {
+      await this.request({ op: 'close' }, 15_000).catch((error: unknown) => {
+        process.stderr.write(`app ${this.pid} did not close its loader: ${String(error)}\n`);
+      });
+    }
+    await this.stop();
   }
 }

@@ -41,9 +41,7 @@ describe.skipIf(!installed)('signed jobs and worker policies', { timeout: 120_00
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all(apps.map((a) => a.close().catch(() => undefined)));
-    for (const w of workers) w.kill('SIGTERM');
-    await Promise.all(workers.map((w) => w.exited()));
+    await Promise.all([...apps.map((a) => a.close()), ...workers.map((w) => w.stop())]);
     await redis?.stopAndClean();
   }, 60_000);
 
