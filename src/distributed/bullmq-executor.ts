@@ -32,7 +32,7 @@ import {
   type BullmqExecutorOptions,
   type ResolvedExecutorOptions,
 } from './options.js';
-import { readResult, type StoredResult } from './results.js';
+import { readMeta, readResult, type StoredResult } from './results.js';
 import { reviveError } from './revive.js';
 import { sign } from './signing.js';
 import { Wire } from './wire.js';
@@ -242,17 +242,21 @@ export class BullmqExecutor implements Executor {
     try {
       await this.#firstReady;
       const last = this.#known.get(entry)?.startedAt;
+      // The newest start this process knows of: the job carries it (JobData.after).
+      let after = last;
       if (last === undefined || request.notBefore !== undefined) {
         // First sight of the entry in this process, or a refresh that another process may have
-        // run already: a newer shared result is served instead of a new run.
-        const shared = await readResult(this.#client, this.#keys, entry);
+        // run already: a newer shared result is served instead of a new run. A refresh usually
+        // finds its own latest run, so it reads the small metadata first.
+        const meta = last === undefined ? undefined : await readMeta(this.#client, this.#keys, entry);
+        const newer = meta?.ok && meta.startedAt !== undefined && meta.startedAt > last!;
+        const shared =
+          last === undefined || newer ? await readResult(this.#client, this.#keys, entry) : undefined;
         this.#lastContact = now();
         if (run.done) return;
-        if (
-          shared?.meta.ok &&
-          shared.meta.startedAt !== undefined &&
-          (last === undefined || shared.meta.startedAt > last)
-        ) {
+        const seen = shared?.meta.startedAt;
+        if (seen !== undefined && (after === undefined || seen > after)) after = seen;
+        if (shared?.meta.ok && seen !== undefined && (last === undefined || seen > last)) {
           this.finish(run, this.#outcomeOf(shared, entry));
           return;
         }
@@ -269,6 +273,7 @@ export class BullmqExecutor implements Executor {
         exp: now() + this.#options.jobExpiry,
       };
       if (request.timeout !== undefined) data.timeout = request.timeout;
+      if (after !== undefined) data.after = after;
       data.ttl = this.#options.ttl;
       if (this.#options.secret !== undefined) data.sig = sign(data, packed.binaries, this.#options.secret);
       if (packed.binaries.length > 0) {

@@ -25,6 +25,12 @@ export interface JobData {
   timeout?: number;
   /** Milliseconds the shared result is kept (the loader's ttl); absent: kept until replaced. */
   ttl?: number;
+  /**
+   * The start (epoch ms) of the newest outcome of the entry the app had seen when it decided
+   * to run it; absent: none. A worker that finds a successful outcome started later serves that
+   * instead of running (another process's run settled in between: see worker-service.ts).
+   */
+  after?: number;
   /** Epoch ms after which a worker refuses the job (checked when it is signed). */
   exp: number;
   /** HMAC-SHA256 (base64url) of the fields above, when the app has a `secret`. */
@@ -38,6 +44,8 @@ export interface JobData {
  */
 export interface JobReturn {
   run: string;
+  /** Set when the worker did not run the job but found a newer outcome (that run's id). */
+  served?: string;
   meta?: ResultMeta;
   text?: string;
 }

@@ -38,6 +38,12 @@ export async function writeResult(
   if (failed) throw failed[0];
 }
 
+/** Only the metadata of an entry's latest outcome: one small read. */
+export async function readMeta(client: Redis, keys: Keys, entry: string): Promise<ResultMeta | undefined> {
+  const meta = await client.hget(keys.result(entry), 'meta');
+  return meta ? (JSON.parse(meta) as ResultMeta) : undefined;
+}
+
 export async function readResult(
   client: Redis,
   keys: Keys,

@@ -27,6 +27,7 @@ function signedText(job: JobData, binaries: readonly Buffer[]): string {
     job.entry,
     String(job.timeout ?? '-'),
     String(job.ttl ?? '-'),
+    String(job.after ?? '-'),
   ].join('\n');
 }
 

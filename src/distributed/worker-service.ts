@@ -31,7 +31,7 @@ import {
   type SettledNote,
 } from './job.js';
 import { checkConnection, checkQueueName, DEFAULT_QUEUE } from './options.js';
-import { writeResult } from './results.js';
+import { readMeta, writeResult } from './results.js';
 import { checkSignature } from './signing.js';
 import { Wire } from './wire.js';
 
@@ -172,6 +172,17 @@ export function startWorker(options: WorkerOptions): WorkerHandle {
     }
     const policy = policyProblem(data, modulesOnly, allowed);
     if (policy) return refuse(policy);
+    // The app decided to run the entry after reading its latest outcome, and added this job
+    // in a second step; another process's run may have settled in between (deduplication
+    // allows a new job once the previous one is done). That run's outcome is stored before
+    // its job completes, so it is visible here: served instead of running the entry twice.
+    const latest = await readMeta(client, keys, data.entry);
+    if (
+      latest?.ok &&
+      latest.startedAt !== undefined &&
+      (data.after === undefined || latest.startedAt > data.after)
+    )
+      return { run: data.run, served: latest.run };
     const args = wire.unpack(data.args, binaries);
     if (!Array.isArray(args)) return refuse('its arguments are not an array');
     const outcome = await new Promise<Outcome>((settle) => {

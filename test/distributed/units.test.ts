@@ -50,6 +50,7 @@ describe('signing', () => {
       (d) => (d.timeout = undefined),
       (d) => (d.ttl = 5),
       (d) => (d.v = 2),
+      (d) => (d.after = 5),
     ];
     for (const change of changes) {
       const tampered = { ...data };
