@@ -134,6 +134,55 @@ describe.skipIf(!installed)('bullmqExecutor across processes', { timeout: 120_00
     await worker();
   });
 
+  it('a worker stopped with SIGTERM finishes its running job, then exits cleanly', async () => {
+    const a = apps[0] ?? (await app());
+    const starts = file('term-starts.txt');
+    const release = file('term-release');
+    const pending = a.request({ op: 'wait', fn: 'block', args: [starts, release, 'term'] });
+    await until(() => lines(starts).length === 1, 'the run to start');
+    const running = workers.find((w) => w.pid === Number(lines(starts)[0]))!;
+    running.kill('SIGTERM');
+    await running.waitFor('stopping');
+    writeFileSync(release, '');
+    expect(await running.exited()).toBe(0);
+    const reply = await pending;
+    expect(reply.result.value).toEqual({ tag: 'term', pid: running.pid });
+    expect(lines(starts)).toHaveLength(1);
+    workers.splice(workers.indexOf(running), 1);
+    await worker();
+  });
+
+  it("with the default lock settings, a killed worker's run completes elsewhere within 20 s", async () => {
+    // Workers with the defaults (lock 8 s, stalled check 4 s) in place of the tests' short ones.
+    const defaults = ['--lock-duration', '8000', '--stalled-interval', '4000'];
+    const fresh = await Promise.all([worker(defaults), worker(defaults)]);
+    for (const old of workers.filter((w) => !fresh.includes(w))) {
+      await old.stop();
+      workers.splice(workers.indexOf(old), 1);
+    }
+    const a = apps[0] ?? (await app());
+    const starts = file('default-starts.txt');
+    const blocked = file('default-release');
+    const pending = a.request({ op: 'wait', fn: 'block', args: [starts, blocked, 'd'] }, 90_000);
+    await until(() => lines(starts).length === 1, 'the run to start');
+    const victim = workers.find((w) => w.pid === Number(lines(starts)[0]))!;
+    const killedAt = Date.now();
+    victim.kill('SIGKILL');
+    await victim.exited();
+    workers.splice(workers.indexOf(victim), 1);
+    await until(() => lines(starts).length === 2, 'the run to start again', 60_000);
+    const recoveredMs = Date.now() - killedAt;
+    writeFileSync(blocked, '');
+    expect((await pending).result.value.tag).toBe('d');
+    expect(recoveredMs).toBeLessThan(20_000 + 2_000);
+    // Back to two workers with the tests' short lock settings.
+    for (const w of [...workers]) {
+      await w.stop();
+      workers.splice(workers.indexOf(w), 1);
+    }
+    await Promise.all([worker(), worker()]);
+  });
+
   it('a run lost with its worker twice fails with WorkerCrashedError', async () => {
     await worker();
     const a = apps[0] ?? (await app());
