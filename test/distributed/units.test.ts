@@ -5,6 +5,7 @@ import { OptionError } from '../../src/errors.js';
 import { hashIdentity } from '../../src/entry-identity.js';
 import { JOB_VERSION, type JobData } from '../../src/distributed/job.js';
 import { resolveExecutorOptions } from '../../src/distributed/options.js';
+import { startWorker } from '../../src/distributed/worker-service.js';
 import { checkSignature, sign } from '../../src/distributed/signing.js';
 
 const SECRET = 'secret';
@@ -111,5 +112,25 @@ describe('bullmqExecutor options', () => {
     expect(error).toBeInstanceOf(OptionError);
     expect((error as OptionError).option).toBe(option);
     expect((error as OptionError).code).toBe('ERR_ASYNC_LOAD_INVALID_OPTION');
+  });
+});
+
+describe('startWorker options', () => {
+  it.each([
+    [{ connection: 'http://x' }, 'connection'],
+    [{ connection: 'redis://x', queue: '' }, 'queue'],
+    [{ connection: 'redis://x', threads: 0 }, 'threads'],
+    [{ connection: 'redis://x', concurrency: 1.5 }, 'concurrency'],
+    [{ connection: 'redis://x', lockDuration: -1 }, 'lockDuration'],
+    [{ connection: 'redis://x', allow: 'dir' }, 'allow'],
+  ])('refuses %j naming %s, before connecting', (input, option) => {
+    let error: unknown;
+    try {
+      startWorker(input as Parameters<typeof startWorker>[0]);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(OptionError);
+    expect((error as OptionError).option).toBe(option);
   });
 });
