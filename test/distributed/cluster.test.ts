@@ -224,6 +224,21 @@ describe.skipIf(!installed)('bullmqExecutor across processes', { timeout: 120_00
     expect(reply.error!.message).toMatch(/No worker took/);
   });
 
+  it('close() fails every pending run with LoaderClosedError', async () => {
+    const a = await app();
+    const starts = file('close-starts.txt');
+    const release = file('close-release');
+    const pending = a.request({ op: 'wait', fn: 'block', args: [starts, release, 'c'] });
+    const queued = a.request({ op: 'wait', fn: 'count', args: [file('close-count.txt'), 'queued'] });
+    await until(() => lines(starts).length === 1, 'the run to start');
+    await a.request({ op: 'close' });
+    expect((await pending).error).toMatchObject({ name: 'LoaderClosedError', code: 'ERR_ASYNC_LOAD_CLOSED' });
+    const second = await queued;
+    // The quick one may have finished before close(); if not, it failed the same way.
+    if (!second.ok) expect(second.error).toMatchObject({ code: 'ERR_ASYNC_LOAD_CLOSED' });
+    writeFileSync(release, '');
+  });
+
   it('Redis stopped mid-run: pending calls fail with RedisUnavailableError; after it returns, work resumes', async () => {
     const a = await app({ UNAVAILABLE_AFTER: '2000' });
     const starts = file('redis-starts.txt');
