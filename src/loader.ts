@@ -92,14 +92,15 @@ export class Coordinator {
   readonly #byIdentity = new Map<string, Entry>();
 
   constructor(executor: Executor, options: ResolvedLoaderOptions) {
-    this.#executor = executor;
-    this.#options = options;
-    this.#notifier = new Notifier(options.onError);
-    this.#store = new Store(options.maxEntries, options.ttl, (entry) => this.#released(entry));
+    // First: it may refuse the executor (one loader per executor), before anything is set up.
     executor.watch?.(
       (identity) => this.#byIdentity.has(identity),
       (identity, outcome) => this.#settledElsewhere(identity, outcome),
     );
+    this.#executor = executor;
+    this.#options = options;
+    this.#notifier = new Notifier(options.onError);
+    this.#store = new Store(options.maxEntries, options.ttl, (entry) => this.#released(entry));
     // Start loading the hasher now so it is ready before the first call with binary data.
     loadHasher().then(
       () => this.#rekey(),

@@ -91,6 +91,7 @@ export interface LoaderOptions {
    * Runs the functions somewhere other than this loader's own thread pool, for example on
    * other machines with `bullmqExecutor()` from `async-load/bullmq`. The pool options
    * (`threads`, `minThreads`, `idleTimeout`, `maxQueue`, `resourceLimits`) then do not apply.
+   * One executor per loader: the loader closes it with itself.
    * @default this loader's own Piscina pool
    */
   executor?: Executor;

@@ -20,6 +20,7 @@ import { now } from '../clock.js';
 import { decode } from '../codec.js';
 import {
   JobRefusedError,
+  OptionError,
   LoaderClosedError,
   RedisUnavailableError,
   RunLostError,
@@ -174,7 +175,14 @@ export class BullmqExecutor implements Executor {
   }
 
   watch(holds: (entry: string) => boolean, deliver: (entry: string, outcome: Outcome) => void): void {
-    if (this.#closed || this.#subscriber) return;
+    // Each loader closes its executor with it, and runs settled elsewhere go to one loader.
+    if (this.#watcher)
+      throw new OptionError(
+        'executor',
+        this,
+        'This bullmqExecutor() already serves another loader; create one executor per loader.',
+      );
+    if (this.#closed) return;
     this.#watcher = { holds, deliver };
     const subscriber = connect(this.#options.connection, { maxRetriesPerRequest: null });
     subscriber.on('error', () => undefined);

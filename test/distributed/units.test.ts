@@ -1,6 +1,8 @@
 // The distributed executor's pure parts: job signing, entry identity, option validation.
 
 import { describe, expect, it } from 'vitest';
+import { createLoader } from '../../src/create-loader.js';
+import { bullmqExecutor } from '../../src/distributed/bullmq-executor.js';
 import { OptionError } from '../../src/errors.js';
 import { hashIdentity } from '../../src/entry-identity.js';
 import { JOB_VERSION, type JobData } from '../../src/distributed/job.js';
@@ -132,5 +134,19 @@ describe('startWorker options', () => {
     }
     expect(error).toBeInstanceOf(OptionError);
     expect((error as OptionError).option).toBe(option);
+  });
+});
+
+describe('bullmqExecutor', () => {
+  it('serves one loader: a second loader using it is refused', async () => {
+    // Nothing listens on port 1: the executor never connects, which this test does not need.
+    const executor = bullmqExecutor({ connection: 'redis://127.0.0.1:1', unavailableAfter: 500 });
+    const first = createLoader({ executor, onError: () => undefined });
+    const second = createLoader({ executor, onError: () => undefined });
+    const a = first.asyncLoad((x: number) => x);
+    expect(() => second.asyncLoad((x: number) => x)).toThrow(OptionError);
+    await expect(a.wait(1)).rejects.toMatchObject({ code: 'ERR_ASYNC_LOAD_REDIS_UNAVAILABLE' });
+    await first.close();
+    await second.close();
   });
 });

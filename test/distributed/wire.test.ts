@@ -45,15 +45,56 @@ const leaf = fc.oneof(
 );
 const { value } = fc.letrec((tie) => ({
   value: fc.oneof({ depthSize: 'small' }, leaf, tie('array'), tie('object'), tie('map'), tie('set')),
-  array: fc.array(tie('value'), { maxLength: 4 }),
+  array: fc.oneof(fc.array(tie('value'), { maxLength: 4 }), fc.sparseArray(tie('value'), { maxLength: 5 })),
   object: fc.dictionary(key, tie('value'), { maxKeys: 4 }),
   map: fc.array(fc.tuple(tie('value'), tie('value')), { maxLength: 3 }).map((e) => new Map(e)),
   set: fc.array(tie('value'), { maxLength: 3 }).map((e) => new Set(e)),
 }));
 
 describe('wire', () => {
-  test.prop([value], { numRuns: 300 })('a round trip through Redis equals one through threads', (v) => {
+  test.prop([value], { numRuns: 500 })('a round trip through Redis equals one through threads', (v) => {
     expect(throughRedis(v)).toStrictEqual(throughThreads(v));
+  });
+
+  test.prop([value, value], { numRuns: 200 })('shared references stay shared', (a, b) => {
+    const shared = { a, b };
+    const back = throughRedis([shared, new Map([[shared, shared]]), new Set([shared])]) as [
+      unknown,
+      Map<unknown, unknown>,
+      Set<unknown>,
+    ];
+    expect(back).toStrictEqual(throughThreads([shared, new Map([[shared, shared]]), new Set([shared])]));
+    const [first, map, set] = back;
+    expect([...map][0]).toEqual([first, first]);
+    expect([...map][0]![0]).toBe(first);
+    expect([...set][0]).toBe(first);
+  });
+
+  it('restores a shared value inside a Map used as a key (superjson did not)', () => {
+    const r = /a/g;
+    const v = new Map([
+      [
+        new Map<unknown, unknown>([
+          [r, 0],
+          [2, r],
+        ]),
+        { x: r },
+      ],
+    ]);
+    expect(throughRedis(v)).toStrictEqual(throughThreads(v));
+  });
+
+  it('keeps holes, extra array properties, -0, NaN dates and own __proto__ keys', () => {
+    // eslint-disable-next-line no-sparse-arrays
+    const arr: unknown[] & { extra?: string } = [1, , -0];
+    arr.extra = 'x';
+    const obj = JSON.parse('{"__proto__": {"p": 1}, "n": null}') as object;
+    const v = { arr, obj, bad: new Date(NaN), inf: [Infinity, -Infinity, NaN], big: -(2n ** 80n) };
+    const back = throughRedis(v) as typeof v;
+    expect(back).toStrictEqual(throughThreads(v));
+    expect(Object.hasOwn(back.arr, 1)).toBe(false);
+    expect(Object.hasOwn(back.obj, '__proto__')).toBe(true);
+    expect(Object.getPrototypeOf(back.obj)).toBe(Object.prototype);
   });
 
   it('keeps shared references and cycles, and error classes and causes', () => {
@@ -82,8 +123,10 @@ describe('wire', () => {
 
   it('sends plain JSON values as JSON text', () => {
     expect(wire.pack({ a: [1, 'b', null, { c: true }] }).text).toBe('j{"a":[1,"b",null,{"c":true}]}');
-    expect(wire.pack([1, -0]).text.startsWith('s')).toBe(true);
-    expect(wire.pack({ a: undefined }).text.startsWith('s')).toBe(true);
+    expect(wire.pack([1, -0]).text.startsWith('t')).toBe(true);
+    expect(wire.pack({ a: undefined }).text.startsWith('t')).toBe(true);
+    // eslint-disable-next-line no-sparse-arrays
+    expect(wire.pack([1, , 2]).text.startsWith('t')).toBe(true);
   });
 
   it('refuses what the local codec refuses, with the same error', () => {
