@@ -21,6 +21,8 @@ export default mergeConfig(
         // 2-core machine, they fail Stryker's initial run. The same scheduling is tested with fake
         // time in coordinator.test.ts and refresh-schedule.test.ts.
         'test/timing.test.ts',
+        // Real processes on a real redis-server, running the build (dist/), not src/.
+        'test/distributed/{cluster,security,dashboard-cluster,isolation}.test.ts',
         'node_modules/**',
       ],
       setupFiles: ['test/stryker/thread-mutants.ts'],

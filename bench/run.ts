@@ -12,6 +12,7 @@ import type { Figure, Stat, SuiteOptions } from './harness.js';
 import { big } from './suites/big.js';
 import { cpu } from './suites/cpu.js';
 import { dispatch } from './suites/dispatch.js';
+import { distributed } from './suites/distributed.js';
 import { hit } from './suites/hit.js';
 import { latency } from './suites/latency.js';
 import { memory } from './suites/memory.js';
@@ -31,6 +32,7 @@ const suites: Record<string, (options: SuiteOptions) => Promise<Figure[]>> = {
   memory,
   cpu,
   payload,
+  distributed,
 };
 
 const args = process.argv.slice(2);

@@ -43,7 +43,7 @@ class LoaderImpl implements Loader {
 
   #coordinator(): Coordinator {
     if (this.#closing) throw new LoaderClosedError();
-    this.#core ??= new Coordinator(new PoolExecutor(this.#options), this.#options);
+    this.#core ??= new Coordinator(this.#options.executor ?? new PoolExecutor(this.#options), this.#options);
     return this.#core;
   }
 

@@ -16,7 +16,10 @@ export type AsyncLoadErrorCode =
   | 'ERR_ASYNC_LOAD_OUTER_SCOPE'
   | 'ERR_ASYNC_LOAD_CANCELLED'
   | 'ERR_ASYNC_LOAD_INVALID_OPTION'
-  | 'ERR_ASYNC_LOAD_WORKER_START';
+  | 'ERR_ASYNC_LOAD_WORKER_START'
+  | 'ERR_ASYNC_LOAD_REDIS_UNAVAILABLE'
+  | 'ERR_ASYNC_LOAD_RUN_LOST'
+  | 'ERR_ASYNC_LOAD_JOB_REFUSED';
 
 export class AsyncLoadError extends Error {
   readonly code: AsyncLoadErrorCode;
@@ -146,6 +149,33 @@ export class OptionError extends AsyncLoadError {
 export class WorkerStartError extends AsyncLoadError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_ASYNC_LOAD_WORKER_START', message, options);
+  }
+}
+
+/** The distributed executor (async-load/bullmq) could not reach Redis within its bound. */
+export class RedisUnavailableError extends AsyncLoadError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_ASYNC_LOAD_REDIS_UNAVAILABLE', message, options);
+  }
+}
+
+/**
+ * The distributed executor's job is gone from Redis (Redis restarted without persistence, or
+ * the job was removed) before it settled: the run's outcome will never arrive.
+ */
+export class RunLostError extends AsyncLoadError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_ASYNC_LOAD_RUN_LOST', message, options);
+  }
+}
+
+/**
+ * A worker refused the job without running it: unsigned, tampered or expired when the worker
+ * has a `secret`, inline source under `--modules-only`, or a module outside the `--allow` roots.
+ */
+export class JobRefusedError extends AsyncLoadError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_ASYNC_LOAD_JOB_REFUSED', message, options);
   }
 }
 

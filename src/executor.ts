@@ -14,6 +14,11 @@ export interface RunRequest {
   timeout?: number;
   /** Epoch ms before which the run must not start (keeps refreshes on schedule). */
   notBefore?: number;
+  /**
+   * The entry's identity across processes (see entry-identity.ts), set only for executors that
+   * ask for it (`needsEntry`): a distributed executor deduplicates and shares runs by it.
+   */
+  entry?: string;
 }
 
 export type Outcome =
@@ -28,6 +33,8 @@ export interface RunHandle {
 }
 
 export interface Executor {
+  /** Set by executors that need RunRequest.entry; the pool leaves it unset and pays nothing. */
+  readonly needsEntry?: boolean;
   /**
    * Starts a run, or throws QueueFullError / LoaderClosedError synchronously. `onSettle` is
    * called exactly once, with the outcome (failures are outcomes, never exceptions). A callback
@@ -36,6 +43,11 @@ export interface Executor {
   submit(request: RunRequest, onSettle: (outcome: Outcome) => void): RunHandle;
   /** Stops every run (they settle with LoaderClosedError) and releases threads. */
   close(): Promise<void>;
+  /**
+   * Called once by the coordinator. Runs that another process started and settled reach the
+   * loader through `deliver`, for the entries `holds` says it has (RunRequest.entry identities).
+   */
+  watch?(holds: (entry: string) => boolean, deliver: (entry: string, outcome: Outcome) => void): void;
   /** The loader no longer has any entry or wrapper of this function: drop what is kept for it. */
   forget?(fn: FunctionRef): void;
 }

@@ -4,10 +4,13 @@ export { moduleTask } from './task-function.js';
 export {
   AsyncLoadError,
   CancelledError,
+  JobRefusedError,
   LoaderClosedError,
   OptionError,
   OuterScopeError,
   QueueFullError,
+  RedisUnavailableError,
+  RunLostError,
   TimeoutError,
   UnsendableFunctionError,
   UnsendableValueError,

@@ -9,7 +9,7 @@ import { now } from './clock.js';
 import { prepare } from './codec.js';
 import { Entry, type LoadState } from './entry.js';
 import { CancelledError, LoaderClosedError } from './errors.js';
-import type { Executor, Outcome } from './executor.js';
+import type { Executor, Outcome, RunHandle } from './executor.js';
 import { loadHasher } from './hash.js';
 import { deriveKey, keyPrefix, type DerivedKey } from './key.js';
 import { KeyMemo } from './key-memo.js';
@@ -19,6 +19,7 @@ import type { FunctionRef } from './protocol.js';
 import { rebuildArgs } from './rebuild-args.js';
 import type { Channel, Listener, Registration } from './registration.js';
 import { Store } from './store.js';
+import { entryIdentity } from './entry-identity.js';
 import { functionIdentity } from './task-function.js';
 import { after } from './timers.js';
 
@@ -87,8 +88,15 @@ export class Coordinator {
    */
   #lead = 2;
   #closed = false;
+  /** Entries by cross-process identity, kept only for executors that need it (needsEntry). */
+  readonly #byIdentity = new Map<string, Entry>();
 
   constructor(executor: Executor, options: ResolvedLoaderOptions) {
+    // First: it may refuse the executor (one loader per executor), before anything is set up.
+    executor.watch?.(
+      (identity) => this.#byIdentity.has(identity),
+      (identity, outcome) => this.#settledElsewhere(identity, outcome),
+    );
     this.#executor = executor;
     this.#options = options;
     this.#notifier = new Notifier(options.onError);
@@ -281,6 +289,11 @@ export class Coordinator {
   #start(entry: Entry, notBefore?: number): void {
     const { options } = entry.registration;
     const handedOver = notBefore === undefined ? 0 : now();
+    let identity: string | undefined;
+    if (this.#executor.needsEntry) {
+      identity = entryIdentity(entry.registration, entry.text);
+      this.#byIdentity.set(identity, entry);
+    }
     const run = this.#executor.submit(
       {
         fn: entry.registration.fn,
@@ -288,6 +301,7 @@ export class Coordinator {
         encoded: entry.encoded,
         timeout: options.timeout,
         notBefore,
+        entry: identity,
       },
       // Executors settle asynchronously, so `run` is assigned by the time this runs.
       (outcome) => {
@@ -297,6 +311,20 @@ export class Coordinator {
       },
     );
     entry.dispatch({ type: 'start', run });
+  }
+
+  /**
+   * Another process ran the entry (distributed executors): the entry takes the outcome as a run
+   * of its own, announced to its subscribers, its refresh measured from that run's start.
+   */
+  #settledElsewhere(identity: string, outcome: Outcome): void {
+    const entry = this.#byIdentity.get(identity);
+    if (!entry || entry.removed || entry.run || this.#closed) return;
+    entry.refreshTimer?.cancel();
+    entry.refreshTimer = undefined;
+    const run: RunHandle = { startedAt: () => outcome.startedAt, cancel: () => undefined };
+    entry.dispatch({ type: 'start', run });
+    this.#settle(entry, run, outcome, outcome.startedAt ?? outcome.finishedAt);
   }
 
   /** `anchor`: the start the next refresh is measured from (see anchorOf). */
@@ -366,6 +394,10 @@ export class Coordinator {
   /** Drops everything kept for an entry that has left the store. */
   #forget(entry: Entry): void {
     if (entry.removed) return;
+    if (this.#executor.needsEntry) {
+      const identity = entryIdentity(entry.registration, entry.text);
+      if (this.#byIdentity.get(identity) === entry) this.#byIdentity.delete(identity);
+    }
     const { key } = entry.registration.options;
     if (key !== undefined) {
       const entries = this.#keyed.get(key);

@@ -6,6 +6,7 @@
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
 import { OptionError } from './errors.js';
+import type { Executor } from './executor.js';
 import { MAX_TIMER_MS } from './timers.js';
 
 export interface LoadOptions {
@@ -86,6 +87,14 @@ export interface LoaderOptions {
    * @default process.emitWarning
    */
   onError?: (error: Error) => void;
+  /**
+   * Runs the functions somewhere other than this loader's own thread pool, for example on
+   * other machines with `bullmqExecutor()` from `async-load/bullmq`. The pool options
+   * (`threads`, `minThreads`, `idleTimeout`, `maxQueue`, `resourceLimits`) then do not apply.
+   * One executor per loader: the loader closes it with itself.
+   * @default this loader's own Piscina pool
+   */
+  executor?: Executor;
 }
 
 export interface ResolvedLoaderOptions {
@@ -98,6 +107,7 @@ export interface ResolvedLoaderOptions {
   ttl: number;
   pollInterval: number;
   onError: (error: Error) => void;
+  executor: Executor | undefined;
 }
 
 /**
@@ -230,6 +240,7 @@ const LOADER_OPTIONS = [
   'ttl',
   'pollInterval',
   'onError',
+  'executor',
 ] as const;
 
 const RESOURCE_LIMITS = [
@@ -304,6 +315,14 @@ export function resolveLoaderOptions(input: unknown): ResolvedLoaderOptions {
   }
   if (o.onError !== undefined && typeof o.onError !== 'function')
     throw invalid('onError', o.onError, 'a function');
+  if (
+    o.executor !== undefined &&
+    (typeof o.executor !== 'object' ||
+      o.executor === null ||
+      typeof (o.executor as Executor).submit !== 'function' ||
+      typeof (o.executor as Executor).close !== 'function')
+  )
+    throw invalid('executor', o.executor, 'an executor (an object with submit() and close())');
   return {
     threads,
     minThreads,
@@ -335,6 +354,7 @@ export function resolveLoaderOptions(input: unknown): ResolvedLoaderOptions {
         ? DEFAULT_POLL_INTERVAL
         : number('pollInterval', o.pollInterval, { min: 0 }),
     onError: (o.onError as ((error: Error) => void) | undefined) ?? defaultOnError,
+    executor: o.executor as Executor | undefined,
   };
 }
 

@@ -43,7 +43,27 @@ afterAll(() => {
 describe('the packed tarball', () => {
   it('ships the compiled library and worker', () => {
     const files = readdirSync(join(project, 'node_modules', 'async-load', 'dist'));
-    expect(files.sort()).toEqual(['src', 'workers']);
+    expect(files.sort()).toEqual(['bin', 'src', 'workers']);
+  });
+
+  it('ships async-load/bullmq and the worker command', () => {
+    writeFileSync(
+      join(project, 'dist.mjs'),
+      `const m = await import('async-load/bullmq');
+console.log(typeof m.bullmqExecutor, typeof m.startWorker, new m.RunLostError('x').code);`,
+    );
+    expect(sh(process.execPath, ['dist.mjs'], project).trim()).toBe(
+      'function function ERR_ASYNC_LOAD_RUN_LOST',
+    );
+    // Without --redis the command explains its usage and exits 2 (no Redis needed to check it runs).
+    let usage = '';
+    try {
+      sh(join(project, 'node_modules', '.bin', 'async-load'), ['worker'], project);
+    } catch (error) {
+      usage = String((error as { stderr?: string }).stderr);
+      expect((error as { status?: number }).status).toBe(2);
+    }
+    expect(usage).toContain('Usage: async-load worker --redis URL');
   });
 
   it('works from an ES module', () => {

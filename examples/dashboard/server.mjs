@@ -19,9 +19,20 @@ const REFRESH_MS = Number(process.env.DEMO_REFRESH_MS ?? 4000);
 // to hold a run in flight with a `hold-<x>` file (see refresh-data.mjs).
 const FAULT_DIR = process.env.DEMO_FAULT_DIR || mkdtempSync(join(tmpdir(), 'async-load-dashboard-'));
 
+// With DASHBOARD_REDIS=redis://…, runs go to `async-load worker` processes through BullMQ, and
+// every dashboard process on that Redis shows the same runs (npm run start:cluster). Imported
+// only then: the local dashboard never loads bullmq.
+const executor = process.env.DASHBOARD_REDIS
+  ? (await import('async-load/bullmq')).bullmqExecutor({
+      connection: process.env.DASHBOARD_REDIS,
+      queue: process.env.DASHBOARD_QUEUE ?? 'dashboard',
+      ttl: 30_000,
+    })
+  : undefined;
+
 // Entries for slider values nobody is looking at any more are forgotten after 30 s, which
 // also stops their refresh.
-const loader = createLoader({ pollInterval: 0, ttl: 30_000 });
+const loader = createLoader({ pollInterval: 0, ttl: 30_000, ...(executor && { executor }) });
 const refreshData = loader.asyncLoad(
   moduleTask(new URL('./refresh-data.mjs', import.meta.url), 'refreshData'),
   {

@@ -1,0 +1,479 @@
+/**
+ * The Executor that runs functions on other processes and machines through BullMQ on Redis.
+ *
+ * One run per entry everywhere: each run's job gets a fresh id (never reused: BullMQ's own
+ * counter restarts at 1 when Redis restarts without persistence, and a waiter was handed
+ * another job's result) and a deduplication id equal to the entry's identity, so an `add` for
+ * an entry whose run is in flight anywhere joins that run instead. The worker stores each
+ * outcome under the entry's identity, so a process that has not seen an entry yet serves the
+ * shared result instead of running it again.
+ *
+ * Nothing waits forever: QueueEvents drops events in bursts, so a sweep checks every pending
+ * job's state each `sweepInterval` and on every reconnect ('unknown' = lost: RunLostError), and
+ * runs fail with RedisUnavailableError once Redis has not answered for `unavailableAfter`.
+ */
+
+import { randomUUID } from 'node:crypto';
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import { now } from '../clock.js';
+import { decode } from '../codec.js';
+import {
+  JobRefusedError,
+  OptionError,
+  LoaderClosedError,
+  RedisUnavailableError,
+  RunLostError,
+  WorkerCrashedError,
+} from '../errors.js';
+import type { Executor, Outcome, RunHandle, RunRequest } from '../executor.js';
+import { JOB_VERSION, Keys, REFUSED, type JobData, type JobReturn, type SettledNote } from './job.js';
+import {
+  resolveExecutorOptions,
+  type BullmqExecutorOptions,
+  type ResolvedExecutorOptions,
+} from './options.js';
+import { readMeta, readResult, type StoredResult } from './results.js';
+import { reviveError } from './revive.js';
+import { sign } from './signing.js';
+import { Wire } from './wire.js';
+
+/** How many entries' latest start times are remembered (see #known). */
+const KNOWN_ENTRIES = 100_000;
+/** Bound on close() waiting for BullMQ's own clients to quit (Redis may be down). */
+const CLOSE_WAIT_MS = 2_000;
+/** Job states read at once by a sweep. */
+const SWEEP_BATCH = 64;
+/** Completed and failed jobs are kept this long (s) so a sweep that missed the event still reads them. */
+const KEEP_JOBS_S = 3_600;
+
+export function connect(connection: string | RedisOptions, extra: RedisOptions): Redis {
+  return typeof connection === 'string'
+    ? new Redis(connection, extra)
+    : new Redis({ ...connection, ...extra });
+}
+
+class PendingRun implements RunHandle {
+  readonly request: RunRequest;
+  readonly onSettle: (outcome: Outcome) => void;
+  readonly since = now();
+  readonly run = randomUUID();
+  jobId: string | undefined;
+  done = false;
+  readonly #executor: BullmqExecutor;
+
+  constructor(executor: BullmqExecutor, request: RunRequest, onSettle: (outcome: Outcome) => void) {
+    this.#executor = executor;
+    this.request = request;
+    this.onSettle = onSettle;
+  }
+
+  /** A remote start is not known until the run settles. */
+  startedAt(): number | undefined {
+    return undefined;
+  }
+
+  cancel(reason: Error): void {
+    // The job may be shared with other processes: it is not removed, only no longer awaited here.
+    this.#executor.finish(this, { ok: false, error: reason, startedAt: undefined, finishedAt: now() });
+  }
+
+  get entry(): string {
+    return this.request.entry ?? this.run;
+  }
+}
+
+export class BullmqExecutor implements Executor {
+  readonly needsEntry = true;
+  readonly #options: ResolvedExecutorOptions;
+  readonly #keys: Keys;
+  readonly #wire = new Wire();
+  /** Commands: no offline queue, so a call made while Redis is down fails at once. */
+  readonly #client: Redis;
+  /** QueueEvents blocks on XREAD, so it needs its own connection that retries forever. */
+  readonly #eventsClient: Redis;
+  readonly #queue: Queue;
+  readonly #events: QueueEvents;
+  readonly #pending = new Set<PendingRun>();
+  /** Job id -> the local runs waiting for it. */
+  readonly #byJob = new Map<string, Set<PendingRun>>();
+  /**
+   * Entry -> the latest run this process has had an outcome of (its id and start). A first run
+   * (no record) or a refresh first looks for a newer shared result; a settled run announced
+   * twice is delivered once. Insertion-ordered, oldest dropped past KNOWN_ENTRIES.
+   */
+  readonly #known = new Map<string, { run: string; startedAt: number | undefined }>();
+  /** Pub/sub connection for runs settled elsewhere; made when the coordinator watches. */
+  #subscriber: Redis | undefined;
+  #watcher:
+    { holds: (entry: string) => boolean; deliver: (entry: string, outcome: Outcome) => void } | undefined;
+  /** Epoch ms of Redis's latest answer. */
+  #lastContact = now();
+  readonly #sweeper: NodeJS.Timeout;
+  #sweeping = false;
+  #closed = false;
+  /**
+   * Resolves when the command client is first ready (or fails after `unavailableAfter`). With
+   * the offline queue off, a command sent while connecting fails; only the first connection is
+   * waited for, so that calls made while Redis is down later fail at once.
+   */
+  readonly #firstReady: Promise<void>;
+
+  constructor(options: BullmqExecutorOptions) {
+    this.#options = resolveExecutorOptions(options);
+    const { connection, queue } = this.#options;
+    this.#keys = new Keys(queue);
+    this.#client = connect(connection, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    this.#eventsClient = connect(connection, { maxRetriesPerRequest: null });
+    // ioredis reports connection failures as 'error' events; the runs report them as RedisUnavailableError.
+    this.#client.on('error', () => undefined);
+    this.#eventsClient.on('error', () => undefined);
+    this.#firstReady = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(unavailable(new Error(`no connection within ${this.#options.unavailableAfter} ms`))),
+        this.#options.unavailableAfter,
+      );
+      timer.unref();
+      this.#client.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    // Awaited by every run; a rejection no run awaited yet must not become an unhandled one.
+    this.#firstReady.catch(() => undefined);
+    this.#client.on('ready', () => {
+      this.#lastContact = now();
+      void this.#sweep(true);
+    });
+    this.#queue = new Queue(queue, { connection: this.#client });
+    this.#queue.on('error', () => undefined);
+    this.#events = new QueueEvents(queue, { connection: this.#eventsClient });
+    this.#events.on('error', () => undefined);
+    this.#events.on('completed', ({ jobId, returnvalue }) => void this.#completed(jobId, returnvalue));
+    this.#events.on('failed', ({ jobId, failedReason }) => this.#failed(jobId, failedReason));
+    this.#sweeper = setInterval(() => void this.#sweep(), this.#options.sweepInterval);
+    this.#sweeper.unref();
+  }
+
+  submit(request: RunRequest, onSettle: (outcome: Outcome) => void): RunHandle {
+    if (this.#closed) throw new LoaderClosedError();
+    const run = new PendingRun(this, request, onSettle);
+    this.#pending.add(run);
+    void this.#begin(run);
+    return run;
+  }
+
+  finish(run: PendingRun, outcome: Outcome): void {
+    if (run.done) return;
+    run.done = true;
+    this.#pending.delete(run);
+    if (run.jobId !== undefined) {
+      const runs = this.#byJob.get(run.jobId);
+      if (runs?.delete(run) && runs.size === 0) this.#byJob.delete(run.jobId);
+    }
+    run.onSettle(outcome);
+  }
+
+  watch(holds: (entry: string) => boolean, deliver: (entry: string, outcome: Outcome) => void): void {
+    // Each loader closes its executor with it, and runs settled elsewhere go to one loader.
+    if (this.#watcher)
+      throw new OptionError(
+        'executor',
+        this,
+        'This bullmqExecutor() already serves another loader; create one executor per loader.',
+      );
+    if (this.#closed) return;
+    this.#watcher = { holds, deliver };
+    const subscriber = connect(this.#options.connection, { maxRetriesPerRequest: null });
+    subscriber.on('error', () => undefined);
+    subscriber.on('message', (_channel: string, text: string) => void this.#settledElsewhere(text));
+    // ioredis subscribes again by itself after a reconnect.
+    subscriber.subscribe(this.#keys.settled()).catch(() => undefined);
+    this.#subscriber = subscriber;
+  }
+
+  /** A worker announced a settled run: deliver it if this process holds the entry and has not had it. */
+  async #settledElsewhere(text: string): Promise<void> {
+    let note: SettledNote;
+    try {
+      note = JSON.parse(text) as SettledNote;
+    } catch {
+      return;
+    }
+    const watcher = this.#watcher;
+    if (!watcher || this.#closed || typeof note.entry !== 'string' || typeof note.run !== 'string') return;
+    // A run of this process waits for that job: it settles through it.
+    if (!watcher.holds(note.entry) || this.#byJob.has(note.run)) return;
+    if (this.#known.get(note.entry)?.run === note.run) return;
+    let stored = inlineResult(note);
+    if (!stored) {
+      try {
+        stored = await readResult(this.#client, this.#keys, note.entry);
+      } catch {
+        return;
+      }
+      if (!stored) return;
+    }
+    if (this.#known.get(note.entry)?.run === stored.meta.run || this.#byJob.has(stored.meta.run)) return;
+    const outcome = this.#outcomeOf(stored, note.entry);
+    watcher.deliver(note.entry, outcome);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#sweeper);
+    const closed = new LoaderClosedError();
+    for (const run of [...this.#pending])
+      this.finish(run, { ok: false, error: closed, startedAt: undefined, finishedAt: now() });
+    const quit = Promise.allSettled([this.#events.close(), this.#queue.close()]);
+    await Promise.race([quit, new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
+    this.#client.disconnect();
+    this.#eventsClient.disconnect();
+    this.#subscriber?.disconnect();
+  }
+
+  #remember(entry: string, run: string, startedAt: number | undefined): void {
+    const previous = this.#known.get(entry);
+    this.#known.delete(entry);
+    // A run refused or lost before it started keeps the previous start as the one to beat.
+    this.#known.set(entry, { run, startedAt: startedAt ?? previous?.startedAt });
+    if (this.#known.size > KNOWN_ENTRIES) {
+      const oldest = this.#known.keys().next().value;
+      if (oldest !== undefined) this.#known.delete(oldest);
+    }
+  }
+
+  async #begin(run: PendingRun): Promise<void> {
+    const { request } = run;
+    const entry = run.entry;
+    try {
+      await this.#firstReady;
+      const last = this.#known.get(entry)?.startedAt;
+      // The newest start this process knows of: the job carries it (JobData.after).
+      let after = last;
+      if (last === undefined || request.notBefore !== undefined) {
+        // First sight of the entry in this process, or a refresh that another process may have
+        // run already: a newer shared result is served instead of a new run. A refresh usually
+        // finds its own latest run, so it reads the small metadata first.
+        const meta = last === undefined ? undefined : await readMeta(this.#client, this.#keys, entry);
+        const newer = meta?.ok && meta.startedAt !== undefined && meta.startedAt > last!;
+        const shared =
+          last === undefined || newer ? await readResult(this.#client, this.#keys, entry) : undefined;
+        this.#lastContact = now();
+        if (run.done) return;
+        const seen = shared?.meta.startedAt;
+        if (seen !== undefined && (after === undefined || seen > after)) after = seen;
+        if (shared?.meta.ok && seen !== undefined && (last === undefined || seen > last)) {
+          this.finish(run, this.#outcomeOf(shared, entry));
+          return;
+        }
+      }
+      const packed = this.#wire.pack(request.args);
+      const data: JobData = {
+        v: JOB_VERSION,
+        run: run.run,
+        fn: request.fn,
+        args: packed.text,
+        bins: packed.binaries.length,
+        encoded: request.encoded,
+        entry,
+        exp: now() + this.#options.jobExpiry,
+      };
+      if (request.timeout !== undefined) data.timeout = request.timeout;
+      if (after !== undefined) data.after = after;
+      data.ttl = this.#options.ttl;
+      if (this.#options.secret !== undefined) data.sig = sign(data, packed.binaries, this.#options.secret);
+      if (packed.binaries.length > 0) {
+        const key = this.#keys.args(run.run);
+        const fields: (string | Buffer)[] = [];
+        packed.binaries.forEach((b, i) => fields.push(`b${i}`, b));
+        await this.#client
+          .multi()
+          .hset(key, ...fields)
+          .pexpire(key, this.#options.jobExpiry)
+          .exec();
+      }
+      const job = await this.#queue.add('run', data, {
+        jobId: run.run,
+        deduplication: { id: entry },
+        removeOnComplete: { age: KEEP_JOBS_S },
+        removeOnFail: { age: KEEP_JOBS_S },
+      });
+      this.#lastContact = now();
+      const jobId = job.id ?? run.run;
+      if (run.done) return;
+      run.jobId = jobId;
+      let runs = this.#byJob.get(jobId);
+      if (!runs) this.#byJob.set(jobId, (runs = new Set()));
+      runs.add(run);
+      // Joined a run already in flight: it may have settled before this process listened.
+      if (jobId !== run.run) await this.#check(jobId);
+    } catch (error) {
+      this.finish(run, {
+        ok: false,
+        error: this.#closed ? new LoaderClosedError() : unavailable(error),
+        startedAt: undefined,
+        finishedAt: now(),
+      });
+    }
+  }
+
+  /** The stored outcome, decoded; remembered as the entry's latest. */
+  #outcomeOf(stored: StoredResult, entry: string): Outcome {
+    const { meta } = stored;
+    this.#remember(entry, meta.run, meta.startedAt);
+    let value = this.#wire.unpack(stored.text, stored.binaries);
+    if (meta.encoded) value = decode(value);
+    return meta.ok
+      ? { ok: true, value, startedAt: meta.startedAt ?? meta.finishedAt, finishedAt: meta.finishedAt }
+      : { ok: false, error: reviveError(value), startedAt: meta.startedAt, finishedAt: meta.finishedAt };
+  }
+
+  /** Settles every local run waiting for `jobId` with `outcome` (made once, shared). */
+  #settleJob(jobId: string, outcome: () => Outcome): void {
+    const runs = this.#byJob.get(jobId);
+    if (!runs) return;
+    const made = outcome();
+    for (const run of [...runs]) this.finish(run, made);
+  }
+
+  async #completed(jobId: string, returned?: unknown): Promise<void> {
+    const runs = this.#byJob.get(jobId);
+    if (!runs || runs.size === 0) return;
+    const first = runs.values().next().value!;
+    let stored: StoredResult | undefined = inlineResult(returned);
+    if (!stored) {
+      try {
+        stored = await readResult(this.#client, this.#keys, first.entry);
+        this.#lastContact = now();
+      } catch {
+        // Redis went away between the event and the read: the sweep tries again.
+        return;
+      }
+    }
+    this.#settleJob(jobId, () =>
+      stored
+        ? this.#outcomeOf(stored, first.entry)
+        : {
+            ok: false,
+            error: new RunLostError(
+              'The run completed but its result is gone from Redis (expired or deleted); call again to run it again.',
+            ),
+            startedAt: undefined,
+            finishedAt: now(),
+          },
+    );
+  }
+
+  #failed(jobId: string, reason: string): void {
+    this.#settleJob(jobId, () => ({
+      ok: false,
+      error: failure(reason),
+      startedAt: undefined,
+      finishedAt: now(),
+    }));
+  }
+
+  /** Reads one job's state and settles its runs if it is over. */
+  async #check(jobId: string): Promise<void> {
+    const state = await this.#queue.getJobState(jobId);
+    this.#lastContact = now();
+    if (state === 'completed') await this.#completed(jobId);
+    else if (state === 'failed') {
+      const job = await this.#queue.getJob(jobId);
+      this.#failed(jobId, job?.failedReason ?? 'unknown reason');
+    } else if (state !== 'active' && state !== 'unknown') {
+      // Waiting for a worker: past jobExpiry none will run it (a signed job is refused then).
+      const runs = this.#byJob.get(jobId);
+      let oldest = Infinity;
+      for (const run of runs ?? []) oldest = Math.min(oldest, run.since);
+      if (now() - oldest > this.#options.jobExpiry) {
+        this.#settleJob(jobId, () => ({
+          ok: false,
+          error: new RunLostError(
+            `No worker took the run's job within jobExpiry (${this.#options.jobExpiry} ms); check that workers are running on queue "${this.#options.queue}".`,
+          ),
+          startedAt: undefined,
+          finishedAt: now(),
+        }));
+      }
+    } else if (state === 'unknown') {
+      this.#settleJob(jobId, () => ({
+        ok: false,
+        error: new RunLostError(
+          "The run's job is gone from Redis before it settled (Redis restarted without persistence, or the job was removed); call again to run it again.",
+        ),
+        startedAt: undefined,
+        finishedAt: now(),
+      }));
+    }
+  }
+
+  /**
+   * Checks the state of pending jobs. On a timer only those waited for at least one interval
+   * (events settle the rest, and 2,000 jobs in flight checked every second cost more than the
+   * runs themselves); after a reconnect, all of them. A lost job is still found within two
+   * intervals.
+   */
+  async #sweep(all = false): Promise<void> {
+    if (this.#sweeping || this.#closed || this.#pending.size === 0) return;
+    this.#sweeping = true;
+    try {
+      const due = now() - this.#options.sweepInterval;
+      const jobs: string[] = [];
+      for (const [jobId, runs] of this.#byJob) {
+        if (all || [...runs].some((run) => run.since <= due)) jobs.push(jobId);
+      }
+      for (let i = 0; i < jobs.length; i += SWEEP_BATCH)
+        await Promise.all(jobs.slice(i, i + SWEEP_BATCH).map((jobId) => this.#check(jobId)));
+      if (this.#byJob.size === 0 && this.#pending.size > 0) {
+        await this.#client.ping();
+        this.#lastContact = now();
+      }
+    } catch (error) {
+      // Redis does not answer: runs that have waited past the bound (counted from their own
+      // start when later than Redis's last answer) fail; the others are checked again.
+      const t = now();
+      for (const run of [...this.#pending]) {
+        if (t - Math.max(this.#lastContact, run.since) > this.#options.unavailableAfter)
+          this.finish(run, { ok: false, error: unavailable(error), startedAt: undefined, finishedAt: t });
+      }
+    } finally {
+      this.#sweeping = false;
+    }
+  }
+}
+
+/** The outcome a job's return value carries (see JobReturn), if it carries one. */
+function inlineResult(returned: unknown): StoredResult | undefined {
+  const r = returned as Partial<JobReturn> | null | undefined;
+  if (typeof r !== 'object' || r === null || typeof r.text !== 'string' || typeof r.meta !== 'object')
+    return undefined;
+  return { meta: r.meta, text: r.text, binaries: [] };
+}
+
+function unavailable(cause: unknown): Error {
+  if (cause instanceof RedisUnavailableError) return cause;
+  const why = cause instanceof Error ? cause.message : String(cause);
+  return new RedisUnavailableError(
+    `Redis did not answer (${why}). Check that it is running and reachable; calls work again once it is.`,
+    { cause },
+  );
+}
+
+/** A job's failedReason as the error its callers see. */
+function failure(reason: string): Error {
+  if (reason.startsWith(REFUSED)) return new JobRefusedError(reason);
+  if (/stalled more than allowable limit/i.test(reason))
+    return new WorkerCrashedError(
+      'The run was lost twice with the worker running it (killed, or it stopped renewing its lock); it was not tried again.',
+      { cause: new Error(reason) },
+    );
+  return new WorkerCrashedError(`The job failed on its worker: ${reason}`, { cause: new Error(reason) });
+}
+
+/** Creates an executor for `createLoader({ executor })` that runs functions on async-load workers through BullMQ. */
+export function bullmqExecutor(options: BullmqExecutorOptions): Executor {
+  return new BullmqExecutor(options);
+}

@@ -1,0 +1,113 @@
+/**
+ * Options of bullmqExecutor() and of the worker, validated like the rest of the library:
+ * OptionError naming the option and quoting what was received.
+ */
+
+import type { RedisOptions } from 'ioredis';
+import { OptionError } from '../errors.js';
+import { invalid } from '../options.js';
+
+export interface BullmqExecutorOptions {
+  /** A `redis://` or `rediss://` URL, or ioredis options. Use `rediss://` (TLS) across machines. */
+  connection: string | RedisOptions;
+  /**
+   * The BullMQ queue the jobs go to; workers must be started with the same name.
+   * Letters, digits, `-` and `_`.
+   * @default 'async-load'
+   */
+  queue?: string;
+  /**
+   * Shared with the workers (`--secret-env`): every job is HMAC-signed with it and workers
+   * refuse unsigned, tampered or expired jobs.
+   * @default undefined (jobs unsigned)
+   */
+  secret?: string | Buffer;
+  /**
+   * Milliseconds a shared result is kept in Redis after its run. Set it to the loader's `ttl`.
+   * @default 86_400_000 (one day)
+   */
+  ttl?: number;
+  /**
+   * Milliseconds a job may wait for a worker before workers refuse it as expired (signed jobs)
+   * and the run fails. Also the life of its binary argument key.
+   * @default 3_600_000
+   */
+  jobExpiry?: number;
+  /**
+   * Milliseconds without an answer from Redis after which pending runs fail with
+   * RedisUnavailableError. Calls made while Redis is down fail at once.
+   * @default 10_000
+   */
+  unavailableAfter?: number;
+  /**
+   * Milliseconds between checks of every pending run's job state (events can be lost).
+   * @default 1_000
+   */
+  sweepInterval?: number;
+}
+
+export interface ResolvedExecutorOptions {
+  connection: string | RedisOptions;
+  queue: string;
+  secret: string | Buffer | undefined;
+  ttl: number;
+  jobExpiry: number;
+  unavailableAfter: number;
+  sweepInterval: number;
+}
+
+export const DEFAULT_QUEUE = 'async-load';
+
+const KNOWN = ['connection', 'queue', 'secret', 'ttl', 'jobExpiry', 'unavailableAfter', 'sweepInterval'];
+
+function positive(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+    throw invalid(name, value, 'a finite number > 0 (milliseconds)');
+  return value;
+}
+
+export function checkQueueName(value: unknown): string {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{1,100}$/.test(value))
+    throw invalid('queue', value, 'a name of 1 to 100 letters, digits, `-` or `_`');
+  return value;
+}
+
+export function checkConnection(value: unknown): string | RedisOptions {
+  if (typeof value === 'string') {
+    if (!/^rediss?:\/\//.test(value)) throw invalid('connection', value, 'a redis:// or rediss:// URL');
+    return value;
+  }
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value;
+  throw invalid('connection', value, 'a redis:// or rediss:// URL or ioredis options');
+}
+
+export function resolveExecutorOptions(input: unknown): ResolvedExecutorOptions {
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    throw invalid('options', input, 'an object with at least `connection`');
+  const o = input as Record<string, unknown>;
+  for (const name of Object.keys(o)) {
+    if (!KNOWN.includes(name))
+      throw new OptionError(
+        name,
+        o[name],
+        `Unknown bullmqExecutor() option \`${name}\`; expected one of: ${KNOWN.join(', ')}.`,
+      );
+  }
+  const secret = o.secret;
+  if (
+    secret !== undefined &&
+    !(typeof secret === 'string' && secret.length > 0) &&
+    !(Buffer.isBuffer(secret) && secret.length > 0)
+  )
+    throw invalid('secret', secret, 'a non-empty string or Buffer');
+  return {
+    connection: checkConnection(o.connection),
+    queue: o.queue === undefined ? DEFAULT_QUEUE : checkQueueName(o.queue),
+    secret: secret,
+    ttl: positive('ttl', o.ttl, 86_400_000),
+    jobExpiry: positive('jobExpiry', o.jobExpiry, 3_600_000),
+    unavailableAfter: positive('unavailableAfter', o.unavailableAfter, 10_000),
+    sweepInterval: positive('sweepInterval', o.sweepInterval, 1_000),
+  };
+}

@@ -1,0 +1,152 @@
+// The distributed executor's pure parts: job signing, entry identity, option validation.
+
+import { describe, expect, it } from 'vitest';
+import { createLoader } from '../../src/create-loader.js';
+import { bullmqExecutor } from '../../src/distributed/bullmq-executor.js';
+import { OptionError } from '../../src/errors.js';
+import { hashIdentity } from '../../src/entry-identity.js';
+import { JOB_VERSION, type JobData } from '../../src/distributed/job.js';
+import { resolveExecutorOptions } from '../../src/distributed/options.js';
+import { startWorker } from '../../src/distributed/worker-service.js';
+import { checkSignature, sign } from '../../src/distributed/signing.js';
+
+const SECRET = 'secret';
+
+function job(): JobData {
+  return {
+    v: JOB_VERSION,
+    run: 'run-1',
+    fn: { kind: 'inline', source: '(x) => x' },
+    args: 'j[1]',
+    bins: 1,
+    encoded: false,
+    entry: 'entry',
+    exp: 2_000,
+    timeout: 100,
+    ttl: 1_000,
+  };
+}
+
+describe('signing', () => {
+  const bins = [Buffer.from([1, 2, 3])];
+
+  it('accepts a job signed with the secret until it expires', () => {
+    const data = job();
+    data.sig = sign(data, bins, SECRET);
+    expect(checkSignature(data, bins, SECRET, 1_000)).toBeUndefined();
+    expect(checkSignature(data, bins, SECRET, 2_001)).toMatch(/expired/);
+  });
+
+  it('refuses unsigned jobs, other secrets, and a change to any signed part', () => {
+    const data = job();
+    expect(checkSignature(data, bins, SECRET, 0)).toMatch(/not signed/);
+    data.sig = sign(data, bins, SECRET);
+    expect(checkSignature(data, bins, 'other', 0)).toMatch(/does not match/);
+    const changes: ((d: JobData) => void)[] = [
+      (d) => (d.run = 'run-2'),
+      (d) => (d.exp = 9_999),
+      (d) => (d.fn = { kind: 'inline', source: '(x) => 2' }),
+      (d) => (d.fn = { kind: 'module', url: 'file:///x.js', exportName: 'default' }),
+      (d) => (d.args = 'j[2]'),
+      (d) => (d.encoded = true),
+      (d) => (d.entry = 'other'),
+      (d) => (d.timeout = undefined),
+      (d) => (d.ttl = 5),
+      (d) => (d.v = 2),
+      (d) => (d.after = 5),
+    ];
+    for (const change of changes) {
+      const tampered = { ...data };
+      change(tampered);
+      expect(checkSignature(tampered, bins, SECRET, 0)).toMatch(/does not match/);
+    }
+    expect(checkSignature(data, [Buffer.from([1, 2, 4])], SECRET, 0)).toMatch(/does not match/);
+    expect(checkSignature({ ...data, sig: data.sig.slice(1) }, bins, SECRET, 0)).toMatch(/does not match/);
+  });
+});
+
+describe('entry identity', () => {
+  it('is the same for the same parts and differs when any part moves between fields', () => {
+    expect(hashIdentity('f(x)', undefined, '#1')).toBe(hashIdentity('f(x)', undefined, '#1'));
+    const all = [
+      hashIdentity('f(x)', undefined, '#1'),
+      hashIdentity('f(x)', '', '#1'),
+      hashIdentity('f(x)', 'k', '#1'),
+      hashIdentity('f(x)|k', undefined, '#1'),
+      hashIdentity('f(x)', 'k|#1', ''),
+      hashIdentity('g(x)', undefined, '#1'),
+      hashIdentity('f(x)', undefined, '#2'),
+    ];
+    expect(new Set(all).size).toBe(all.length);
+    // Usable as a BullMQ deduplication id and in a Redis key.
+    for (const id of all) expect(id).toMatch(/^[\w-]{43}$/);
+  });
+});
+
+describe('bullmqExecutor options', () => {
+  it('applies defaults', () => {
+    expect(resolveExecutorOptions({ connection: 'redis://h:1' })).toMatchObject({
+      queue: 'async-load',
+      ttl: 86_400_000,
+      unavailableAfter: 10_000,
+      sweepInterval: 1_000,
+      secret: undefined,
+    });
+  });
+
+  it.each([
+    [undefined, 'options'],
+    [{}, 'connection'],
+    [{ connection: 'http://x' }, 'connection'],
+    [{ connection: 'redis://x', queue: 'a:b' }, 'queue'],
+    [{ connection: 'redis://x', secret: '' }, 'secret'],
+    [{ connection: 'redis://x', ttl: -1 }, 'ttl'],
+    [{ connection: 'redis://x', unavailableAfter: Infinity }, 'unavailableAfter'],
+    [{ connection: 'redis://x', sweepInterval: '1' }, 'sweepInterval'],
+    [{ connection: 'redis://x', colour: 1 }, 'colour'],
+  ])('refuses %j naming %s', (input, option) => {
+    let error: unknown;
+    try {
+      resolveExecutorOptions(input);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(OptionError);
+    expect((error as OptionError).option).toBe(option);
+    expect((error as OptionError).code).toBe('ERR_ASYNC_LOAD_INVALID_OPTION');
+  });
+});
+
+describe('startWorker options', () => {
+  it.each([
+    [{ connection: 'http://x' }, 'connection'],
+    [{ connection: 'redis://x', queue: '' }, 'queue'],
+    [{ connection: 'redis://x', threads: 0 }, 'threads'],
+    [{ connection: 'redis://x', concurrency: 1.5 }, 'concurrency'],
+    [{ connection: 'redis://x', lockDuration: -1 }, 'lockDuration'],
+    [{ connection: 'redis://x', allow: 'dir' }, 'allow'],
+  ])('refuses %j naming %s, before connecting', (input, option) => {
+    let error: unknown;
+    try {
+      startWorker(input as Parameters<typeof startWorker>[0]);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(OptionError);
+    expect((error as OptionError).option).toBe(option);
+  });
+});
+
+describe('bullmqExecutor', () => {
+  it('serves one loader: a second loader using it is refused', async () => {
+    // Nothing listens on port 1: the executor never connects, which this test does not need.
+    const executor = bullmqExecutor({ connection: 'redis://127.0.0.1:1', unavailableAfter: 500 });
+    const first = createLoader({ executor, onError: () => undefined });
+    const second = createLoader({ executor, onError: () => undefined });
+    const a = first.asyncLoad((x: number) => x);
+    expect(() => second.asyncLoad((x: number) => x)).toThrow(OptionError);
+    await expect(a.wait(1)).rejects.toMatchObject({ code: 'ERR_ASYNC_LOAD_REDIS_UNAVAILABLE' });
+    await first.close();
+    await second.close();
+  });
+});
