@@ -304,10 +304,19 @@ export function exactCopy(data: ArrayBufferView | ArrayBuffer): ArrayBufferView 
   return new Ctor(copy);
 }
 
+// Taken when the module loads (on a thread, before any user code): a function that replaced
+// `set` could otherwise reach the shared memory a big argument is copied out of.
+const NativeUint8Array = Uint8Array;
+const NativeArrayBuffer = ArrayBuffer;
+const applyNative = Reflect.apply;
+ 
+const typedSet = (Object.getPrototypeOf(Uint8Array.prototype) as { set: (source: ArrayLike<number>) => void })
+  .set;
+
 /** The bytes, copied into a new ArrayBuffer of their size (never shared, whatever the source). */
 export function copyBytes(bytes: Uint8Array): ArrayBuffer {
-  const out = new ArrayBuffer(bytes.byteLength);
-  new Uint8Array(out).set(bytes);
+  const out = new NativeArrayBuffer(bytes.byteLength);
+  applyNative(typedSet, new NativeUint8Array(out), [bytes]);
   return out;
 }
 

