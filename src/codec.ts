@@ -190,14 +190,11 @@ function encode(v: unknown, memo: Map<object, unknown>): unknown {
       return encodeErrorInto(v as Error, memo);
     case Kind.PlainObject: {
       const out: Record<string, unknown> = Object.getPrototypeOf(v) === null ? Object.create(null) : {};
-      memo.set(v, out);
+      // Escaped before its fields are walked, so a reference back to it (a cycle) gets the escape too.
+      const node = Object.hasOwn(v, TAG) ? { [TAG]: 'escape', value: out } : out;
+      memo.set(v, node);
       for (const k of Object.keys(v)) setOwn(out, k, encode((v as Record<string, unknown>)[k], memo));
-      if (Object.hasOwn(v, TAG)) {
-        const escaped = { [TAG]: 'escape', value: out };
-        memo.set(v, escaped);
-        return escaped;
-      }
-      return out;
+      return node;
     }
     case Kind.Array: {
       const arr = v as unknown[];
