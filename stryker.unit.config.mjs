@@ -1,5 +1,6 @@
 // @ts-check
 import base from './stryker.config.mjs';
+import { PURE_MODULES } from './scripts/mutate-files.mjs';
 
 /**
  * First pass of `npm run mutate`: the pure modules, tested against the thread-free test files
@@ -9,16 +10,7 @@ import base from './stryker.config.mjs';
 export default {
   ...base,
   vitest: { ...base.vitest, configFile: 'vitest.mutate-unit.config.ts' },
-  mutate: [
-    'src/key.ts',
-    'src/kinds.ts',
-    'src/codec.ts',
-    'src/key-memo.ts',
-    'src/hash.ts',
-    'src/rebuild-args.ts',
-    'src/task-function.ts',
-    'src/errors.ts',
-  ],
+  mutate: PURE_MODULES,
   incrementalFile: 'reports/stryker-incremental-unit.json',
   htmlReporter: { fileName: 'reports/mutation/unit.html' },
   jsonReporter: { fileName: 'reports/mutation/unit.json' },
