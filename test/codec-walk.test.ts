@@ -687,3 +687,105 @@ describe('round trip (property)', () => {
     );
   });
 });
+
+describe('edges that mutation testing found untested', () => {
+  const f = (): number => 1;
+
+  it('counts an `errors` property of an error that is not an AggregateError as an own property', () => {
+    const belowCause = MAX_DEPTH - ERROR_NESTING;
+    // An own property sits one level deeper than an AggregateError's errors.
+    expect(() => prepare(Object.assign(new Error('e'), { errors: nested(belowCause) }), 'r')).not.toThrow();
+    expect(refusal(Object.assign(new Error('e'), { errors: nested(belowCause + 1) }))).toMatch(
+      /^result\.errors/,
+    );
+    // ...and it comes back as an ordinary (enumerable) property, not as AggregateError's errors.
+    const back = carry(Object.assign(new Error('m'), { errors: [1, url()] }));
+    expect(Object.keys(back)).toEqual(['errors']);
+    expect(back.errors[1]).toBeInstanceOf(URL);
+  });
+
+  it('passes a RangeError thrown by a getter on as it is (only a stack overflow means too deep)', () => {
+    const value = {
+      get x(): number {
+        throw new RangeError('out of range');
+      },
+    };
+    expect(() => prepare(value, 'result')).toThrow(new RangeError('out of range'));
+    const overflow = {
+      get x(): number {
+        throw new RangeError('Maximum call stack size exceeded');
+      },
+    };
+    expect(() => prepare(overflow, 'result')).toThrow(/^result is nested more than 1000 levels deep/);
+  });
+
+  it('says the hint of a value nested too deep', () => {
+    expect(refusal(nested(MAX_DEPTH + 2))).toMatch(
+      /\(an Error's parts count 2 levels more\).*Flatten it first\.$/,
+    );
+  });
+
+  it('keeps own properties of a library error beside the fields its class sets', () => {
+    const back = carry(Object.assign(new UnsendableValueError('result.x', 'a function'), { note: 'extra' }));
+    expect(back).toBeInstanceOf(UnsendableValueError);
+    expect(back.note).toBe('extra');
+    expect(back.path).toBe('result.x');
+  });
+
+  it('carries an error with an unsendable part and an unreadable message with an empty message', () => {
+    const e = Object.assign(new Error('m'), { retry: f });
+    Object.defineProperty(e, 'message', {
+      get() {
+        throw new Error('no message');
+      },
+    });
+    const c = encodeThrown(e);
+    const back = decode(structuredClone(c.value)) as Error & { droppedBecause: string };
+    expect(back.message).toBe('');
+    expect(back.droppedBecause).toMatch(/^error\.retry is a function/);
+  });
+
+  it('says "it could not be read" when even the reason is unreadable', () => {
+    const unreadable = {
+      get message(): string {
+        throw new Error('nope');
+      },
+    };
+    const e = new Error('m');
+    Object.defineProperty(e, 'p', {
+      enumerable: true,
+      get() {
+        throw unreadable; // eslint-disable-line @typescript-eslint/only-throw-error
+      },
+    });
+    const c = encodeThrown(e);
+    const back = decode(structuredClone(c.value)) as Error & { droppedBecause: string };
+    expect(back.message).toBe('m');
+    expect(back.droppedBecause).toBe('it could not be read');
+  });
+
+  it('still replies for a thrown Proxy whose prototype cannot even be asked for', () => {
+    const hostile = new Proxy(new Error('p'), {
+      getPrototypeOf() {
+        throw new Error('trap');
+      },
+    });
+    const c = encodeThrown(hostile);
+    const back = (c.encoded ? decode(structuredClone(c.value)) : structuredClone(c.value)) as Error;
+    expect(back).toBeInstanceOf(Error);
+    expect(back.message).toBe(
+      'The function threw a value that could not be read or carried: error is a Proxy, which cannot be carried to or from a worker thread. Pass the plain data it wraps instead.',
+    );
+  });
+
+  it('refuses a URL subclass, and names a class whose constructor lost its name as no class', () => {
+    class MyUrl extends URL {}
+    expect(() => classify(new MyUrl('http://x/'), () => 'v')).toThrow(/^v is an instance of MyUrl, /);
+    const Anonymous = (() => class extends WeakMap {})();
+    expect(Anonymous.name).toBe('');
+    expect(() => classify(new Anonymous(), () => 'v')).toThrow(/^v is a value, /);
+    class Nameless extends WeakMap {}
+    delete (Nameless as { name?: string }).name;
+    expect(() => classify(new Nameless(), () => 'v')).toThrow(/^v is a value, /);
+  });
+});
