@@ -755,7 +755,7 @@ describe('edges that mutation testing found untested', () => {
     Object.defineProperty(e, 'p', {
       enumerable: true,
       get() {
-        throw unreadable; // eslint-disable-line @typescript-eslint/only-throw-error
+        throw unreadable;
       },
     });
     const c = encodeThrown(e);
