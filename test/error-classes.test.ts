@@ -93,7 +93,7 @@ describe('error classes', () => {
 
     expect(new QueueFullError(7).message).toMatch(/\(maxQueue 7\)/);
     expect(new QueueFullError(7).message).toMatch(/raise maxQueue/);
-    expect(new LoaderClosedError().message).toMatch(/closed.*createLoader\(\)/);
+    expect(new LoaderClosedError().message).toMatch(/closed; create a new one/);
 
     const outer = new OuterScopeError('rates');
     expect(outer.variable).toBe('rates');
