@@ -21,40 +21,43 @@ import {
 
 describe('error classes', () => {
   const cause = new Error('underneath');
-  const cases: [AsyncLoadError, string, string][] = [
+  // Made inside each test, not while the file is collected: mutation runs switch a mutant on
+  // only when the tests start.
+  const cases: [string, string, () => AsyncLoadError][] = [
     [
-      new WorkerCrashedError('thread exited', { cause, exitCode: 3 }),
       'WorkerCrashedError',
       'ERR_ASYNC_LOAD_WORKER_CRASHED',
+      () => new WorkerCrashedError('thread exited', { cause, exitCode: 3 }),
     ],
-    [new TimeoutError(250), 'TimeoutError', 'ERR_ASYNC_LOAD_TIMEOUT'],
+    ['TimeoutError', 'ERR_ASYNC_LOAD_TIMEOUT', () => new TimeoutError(250)],
     [
-      new UnsendableValueError('result.f', 'a function'),
       'UnsendableValueError',
       'ERR_ASYNC_LOAD_UNSENDABLE_VALUE',
+      () => new UnsendableValueError('result.f', 'a function'),
     ],
-    [new QueueFullError(7), 'QueueFullError', 'ERR_ASYNC_LOAD_QUEUE_FULL'],
-    [new LoaderClosedError(), 'LoaderClosedError', 'ERR_ASYNC_LOAD_CLOSED'],
+    ['QueueFullError', 'ERR_ASYNC_LOAD_QUEUE_FULL', () => new QueueFullError(7)],
+    ['LoaderClosedError', 'ERR_ASYNC_LOAD_CLOSED', () => new LoaderClosedError()],
     [
-      new UnsendableFunctionError('cannot send', { cause }),
       'UnsendableFunctionError',
       'ERR_ASYNC_LOAD_UNSENDABLE_FUNCTION',
+      () => new UnsendableFunctionError('cannot send', { cause }),
     ],
-    [new OuterScopeError('rates', { cause }), 'OuterScopeError', 'ERR_ASYNC_LOAD_OUTER_SCOPE'],
-    [new CancelledError('its entry was cleared'), 'CancelledError', 'ERR_ASYNC_LOAD_CANCELLED'],
+    ['OuterScopeError', 'ERR_ASYNC_LOAD_OUTER_SCOPE', () => new OuterScopeError('rates', { cause })],
+    ['CancelledError', 'ERR_ASYNC_LOAD_CANCELLED', () => new CancelledError('its entry was cleared')],
     [
-      new OptionError('timeout', -1, 'timeout must be positive'),
       'OptionError',
       'ERR_ASYNC_LOAD_INVALID_OPTION',
+      () => new OptionError('timeout', -1, 'timeout must be positive'),
     ],
     [
-      new WorkerStartError('threads exit while starting', { cause }),
       'WorkerStartError',
       'ERR_ASYNC_LOAD_WORKER_START',
+      () => new WorkerStartError('threads exit while starting', { cause }),
     ],
   ];
 
-  it.each(cases)('%s is named %s, carries %s and is an AsyncLoadError', (error, name, code) => {
+  it.each(cases)('%s carries %s and is an AsyncLoadError', (name, code, make) => {
+    const error = make();
     expect(error).toBeInstanceOf(AsyncLoadError);
     expect(error).toBeInstanceOf(Error);
     expect(error.name).toBe(name);
