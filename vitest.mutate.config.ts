@@ -26,6 +26,8 @@ export default mergeConfig(
         'node_modules/**',
       ],
       setupFiles: ['test/stryker/thread-mutants.ts'],
+      // Tests of the built package (dist/, neither built nor mutated here) skip themselves.
+      env: { ASYNC_LOAD_MUTATION_RUN: '1' },
       sequence: { sequencer: FastFirstSequencer },
       // A mutant that makes a run or a promise hang fails its test here rather than waiting out
       // Stryker's timeout, which is computed from the whole covering suite (a minute or more).

@@ -1,15 +1,31 @@
-// Per-file mutation scores (killed + timed out over valid mutants) and the surviving mutants,
-// from a Stryker JSON report: `node scripts/mutation-scores.mjs [report.json] [quiet]`.
-import { readFileSync } from 'node:fs';
-const r = JSON.parse(readFileSync(process.argv[2] ?? 'reports/mutation/mutation.json', 'utf8'));
-const show = process.argv[3] !== 'quiet';
-for (const [file, { mutants, source }] of Object.entries(r.files)) {
-  const c = {};
-  for (const m of mutants) c[m.status] = (c[m.status] ?? 0) + 1;
+// Per-file mutation scores (killed + timed out over valid mutants), totals over src/ and
+// workers/, and the surviving mutants, from Stryker JSON reports:
+// `node scripts/mutation-scores.mjs [report.json ...] [--quiet]` (default: both passes' reports).
+import { existsSync, readFileSync } from 'node:fs';
+
+const args = process.argv.slice(2);
+const quiet = args.includes('--quiet') || args.includes('quiet');
+let reports = args.filter((a) => a !== '--quiet' && a !== 'quiet');
+if (reports.length === 0)
+  reports = ['reports/mutation/unit.json', 'reports/mutation/mutation.json'].filter(existsSync);
+
+const files = {};
+for (const report of reports) Object.assign(files, JSON.parse(readFileSync(report, 'utf8')).files);
+const totals = {};
+const add = (into, c) => {
+  for (const [k, v] of Object.entries(c)) into[k] = (into[k] ?? 0) + v;
+};
+const score = (c) => {
   const det = (c.Killed ?? 0) + (c.Timeout ?? 0);
   const valid = det + (c.Survived ?? 0) + (c.NoCoverage ?? 0);
-  console.log(file, JSON.stringify(c), 'score', ((100 * det) / valid).toFixed(1));
-  if (!show) continue;
+  return { det, valid, text: valid ? `${((100 * det) / valid).toFixed(1)} % (${det} of ${valid})` : 'n/a' };
+};
+for (const [file, { mutants, source }] of Object.entries(files).sort()) {
+  const c = {};
+  for (const m of mutants) c[m.status] = (c[m.status] ?? 0) + 1;
+  add((totals[file.split('/')[0]] ??= {}), c);
+  console.log(file, JSON.stringify(c), 'score', score(c).text);
+  if (quiet) continue;
   const lines = source.split('\n');
   for (const m of mutants
     .filter((m) => m.status === 'Survived' || m.status === 'NoCoverage')
@@ -20,3 +36,5 @@ for (const [file, { mutants, source }] of Object.entries(r.files)) {
     );
   }
 }
+for (const [dir, c] of Object.entries(totals))
+  console.log(`${dir}/ total`, JSON.stringify(c), 'score', score(c).text);

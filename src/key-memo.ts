@@ -49,12 +49,14 @@ export class KeyMemo {
   /** The token for an array (or argument list) of this length. */
   lengthToken(length: number): object {
     let token = this.#lengths.get(length);
+    // Stryker disable next-line ObjectLiteral: a length marker is compared by identity only; its contents are never read
     if (!token) this.#lengths.set(length, (token = { length }));
     return token;
   }
 
   /** The layout of an object whose own keys are `order`; `sortKeys` sorts a copy, `label` writes a key. */
   layoutOf(order: string[], sortKeys: (keys: string[]) => string[], label: (key: string) => string): Layout {
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,StringLiteral: the recent-layout cache's index: another choice changes only how often it hits, and a hit is checked with sameKeys()
     const first = order.length === 0 ? '' : order[0]!;
     const recent = this.#byFirstKey.get(first);
     if (recent && sameKeys(recent.order, order)) return recent;
@@ -124,9 +126,11 @@ export class KeyMemo {
 }
 
 /** Property names are interned strings: comparing them is pointer-cheap. */
+// Stryker disable next-line BlockStatement: sameKeys() only guards the two layout caches: a miss falls through to the trie, which gives the same layout
 function sameKeys(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  // Stryker disable next-line BooleanLiteral: sameKeys() only guards the two layout caches: a miss falls through to the trie, which gives the same layout
   return true;
 }
 

@@ -79,6 +79,7 @@ export function toFunctionRef(fn: unknown): FunctionRef {
     );
   }
   // Function.prototype.toString, not fn.toString(): an overridden toString must not decide what runs.
+  // Stryker disable next-line MethodExpression: Function.prototype.toString gives the source text from its first token to its last, never with whitespace around it
   const source = Function.prototype.toString.call(fn).trim();
   const label = fn.name ? `\`${fn.name}\`` : 'the function';
   if (NATIVE.test(source)) {

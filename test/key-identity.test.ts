@@ -21,13 +21,20 @@ import {
 } from './support/key-properties.js';
 
 const SEED = 20_261_126;
-/** 30,000 pairs in all: about 5 s of tests on two cores when the key is right. */
-const RUNS = { equivalent: 10_000, mutated: 10_000, independent: 10_000 };
+/** Mutation runs (npm run mutate), where every mutant of the key that survives runs these again. */
+const MUTATION_RUN = process.env.ASYNC_LOAD_MUTATION_RUN === '1';
+/** 30,000 pairs in all: about 5 s of tests on two cores when the key is right; 3,000 in mutation runs. */
+const RUNS = MUTATION_RUN
+  ? { equivalent: 1_000, mutated: 1_000, independent: 1_000 }
+  : { equivalent: 10_000, mutated: 10_000, independent: 10_000 };
 
 beforeAll(() => loadHasher());
 
 /** Every feature of FEATURES and (for mutations) every mutation was generated at least once. */
 function expectCovered(seen: Set<string>, wanted: readonly string[]): void {
+  // What the generators reach depends on the test code and the seed alone, which no mutant of
+  // src/ changes; `npm test` checks it with the full number of pairs.
+  if (MUTATION_RUN) return;
   expect(wanted.filter((w) => !seen.has(w))).toEqual([]);
 }
 

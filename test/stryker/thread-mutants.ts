@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { threadId } from 'node:worker_threads';
+import fc from 'fast-check';
 import { afterAll, beforeEach, inject } from 'vitest';
 
 interface StrykerNamespace {
@@ -34,6 +35,10 @@ declare module 'vitest' {
     activeMutant: string;
   }
 }
+
+// A property that fails under a mutant has killed it: shrinking the counterexample (seconds for the
+// key properties' argument trees) would only make the report nicer.
+fc.configureGlobal({ ...fc.readConfigureGlobal(), endOnFailure: true });
 
 const ACTIVE_MUTANT_ENV = '__STRYKER_ACTIVE_MUTANT__';
 const COVERAGE_ENV = 'ASYNC_LOAD_STRYKER_COVERAGE_FILE';
