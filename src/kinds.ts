@@ -314,7 +314,7 @@ export function exactCopy(data: ArrayBufferView | ArrayBuffer): ArrayBufferView 
 const NativeUint8Array = Uint8Array;
 const NativeArrayBuffer = ArrayBuffer;
 const applyNative = Reflect.apply;
- 
+
 const typedSet = (Object.getPrototypeOf(Uint8Array.prototype) as { set: (source: ArrayLike<number>) => void })
   .set;
 
@@ -323,6 +323,11 @@ export function copyBytes(bytes: Uint8Array): ArrayBuffer {
   const out = new NativeArrayBuffer(bytes.byteLength);
   applyNative(typedSet, new NativeUint8Array(out), [bytes]);
   return out;
+}
+
+/** Whether binaryFromBytes() can make this kind here (Float16Array only where Node has it). */
+export function knownBinaryKind(kind: string): boolean {
+  return kind === 'ArrayBuffer' || Object.hasOwn(BINARY_CONSTRUCTORS, kind);
 }
 
 /** Makes an exact copy of a binary kind by name from raw bytes (used when rebuilding arguments). */

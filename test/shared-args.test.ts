@@ -45,6 +45,8 @@ describe('big binary arguments', () => {
         map: Map<string, Int16Array>,
       ) => {
         const all = [a, nested.view, nested.list[0], nested.list[1], map.get('small')!];
+        // describeBinary's checks, written out: this body runs on a thread, where the test's
+        // own functions are not in scope.
         return all.map((v) => {
           const b = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
           return {

@@ -19,6 +19,8 @@
  * the rest of the library's machinery, should it ever need some.
  */
 
+import { binaryFromBytes, binaryKind, copyBytes, knownBinaryKind } from '../kinds.js';
+
 /** A value packed for Redis: the outline as text, binary leaves as raw bytes in walk order. */
 export interface Packed {
   text: string;
@@ -38,25 +40,10 @@ export interface Packed {
  */
 type Outline = string | number | boolean | null | Outline[];
 
-/** Typed array classes by name; Buffer arrives as Uint8Array, as through structured clone. */
-const VIEWS: Record<string, new (buffer: ArrayBuffer, offset: number, length: number) => ArrayBufferView> = {
-  Int8Array,
-  Uint8Array,
-  Uint8ClampedArray,
-  Int16Array,
-  Uint16Array,
-  Int32Array,
-  Uint32Array,
-  Float32Array,
-  Float64Array,
-  BigInt64Array,
-  BigUint64Array,
-};
-
+/** A view's kind by name; a Buffer is a Uint8Array, as through structured clone. */
 function viewType(value: ArrayBufferView): string {
-  if (value instanceof DataView) return 'DataView';
-  const tag = Object.prototype.toString.call(value).slice(8, -1);
-  return Object.hasOwn(VIEWS, tag) ? tag : 'Uint8Array';
+  const kind = binaryKind(value);
+  return knownBinaryKind(kind) ? kind : 'Uint8Array';
 }
 
 export class Wire {
@@ -209,13 +196,8 @@ function setOwn(obj: object, key: string, value: unknown): void {
 /** A fresh, exactly sized copy: the received Buffer may be a slice of a larger pooled one. */
 function materialise(bytes: Buffer | undefined, type: string): ArrayBufferView | ArrayBuffer {
   if (!bytes) throw new Error('A binary part of the value is missing');
-  const copy = new ArrayBuffer(bytes.byteLength);
-  new Uint8Array(copy).set(bytes);
-  if (type === 'ArrayBuffer') return copy;
-  if (type === 'DataView') return new DataView(copy);
-  const View = VIEWS[type] ?? Uint8Array;
-  const per = (View as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
-  return new View(copy, 0, bytes.byteLength / per);
+  // A kind this Node lacks (Float16Array from a newer one) arrives as its bytes.
+  return binaryFromBytes(knownBinaryKind(type) ? type : 'Uint8Array', copyBytes(bytes));
 }
 
 /** How deep the plain-JSON check looks before handing the value to the tagged outline. */
