@@ -15,7 +15,7 @@ it('AsyncLocalStorage#run replaced by a function: later runs of other entries re
   const evil = l.asyncLoad(() => {
     const { AsyncLocalStorage } = require('node:async_hooks') as typeof import('node:async_hooks');
     const { parentPort } = require('node:worker_threads') as typeof import('node:worker_threads');
-     
+
     const proto = AsyncLocalStorage.prototype as unknown as { run: (...a: any[]) => unknown };
     const original = proto.run;
     proto.run = function (this: unknown, store: { task?: { nonce?: number } }, ...rest: unknown[]) {
@@ -44,7 +44,6 @@ it("TypedArray#set replaced by a function: another entry's big argument keeps it
   const l = make({ threads: 1 });
   const victim = l.asyncLoad((a: Uint8Array) => `${a[0]},${a[a.length - 1]}`);
   const evil = l.asyncLoad(() => {
-     
     const proto = Object.getPrototypeOf(Uint8Array.prototype) as { set: (...a: any[]) => void };
     const original = proto.set;
     proto.set = function (
