@@ -64,9 +64,7 @@ class PendingRun implements RunHandle {
   retried = false;
   /** A thread answered that it lacks the inline function: send the source with it. */
   needsSource = false;
-  /** Where the current hand-off went (see #handOff). */
-  placement: Placement | undefined;
-  /** The current hand-off. */
+  /** The current hand-off (its placement says which thread took it). */
   hand: HandOff | undefined;
   /** A refresh held back until its scheduled start because every thread was busy (see #pump). */
   deferral: Timer | undefined;
@@ -147,6 +145,9 @@ export class PoolExecutor implements Executor {
   #stallCheckQueued = false;
   /** Refreshes held back until their scheduled start (see #pump); cancelled by close(). */
   readonly #deferred = new Set<PendingRun>();
+  /** Batches in flight (their hand-offs, in order), watched by #stealRound. */
+  readonly #batches = new Set<HandOff[]>();
+  #stealer: Timer | undefined;
   /** Hand-offs of batched runs by nonce, until their reply arrives (see #handOffBatch). */
   readonly #streamed = new Map<number, HandOff>();
   /** Recent run times by function (see #learnDuration); forgotten with the function. */
@@ -226,7 +227,7 @@ export class PoolExecutor implements Executor {
       worker?.prependOnceListener('exit', (code: number) => {
         soon(() => this.#wake(pool));
         if (pool !== this.#pool || this.#closed || info.destroyed || this.#doomed.has(threadId)) return;
-        for (const run of this.#handedOff) if (run.placement?.threadId === threadId) return;
+        for (const run of this.#handedOff) if (run.hand?.placement.threadId === threadId) return;
         settings.onError(
           new WorkerCrashedError(
             `A worker thread exited between runs (exit code ${code}); work a function left running ` +
@@ -416,7 +417,6 @@ export class PoolExecutor implements Executor {
   #task(run: PendingRun, slot: SlotRef, placement: Placement): { message: TaskMessage; hand: HandOff } {
     const { request } = run;
     run.slot = slot;
-    run.placement = placement;
     this.#slotsHeld++;
     this.#handedOff.add(run);
     // Optional fields only when set: every field is cloned twice per run.
@@ -615,74 +615,68 @@ export class PoolExecutor implements Executor {
       hand.batch = hands;
     }
     const batch: BatchMessage = { batch: tasks, nonce: this.#nonces.next() };
-    const forget = (hand: HandOff): void => {
-      this.#streamed.delete(hand.nonce);
-    };
     this.#tasksHeld++;
-    let stealer: Timer | undefined;
-    const watch = (): void => {
-      stealer = after(STEAL_MS, () => {
-        this.#steal(hands);
-        watch();
-      });
-    };
-    watch();
-    const ended = (): void => {
-      stealer?.cancel();
-      this.#tasksHeld--;
-    };
+    this.#batches.add(hands);
+    // One timer for all batches in flight, not one per batch (see #steal).
+    this.#stealer ??= after(STEAL_MS, () => this.#stealRound());
     this.#post(pool, batch, placement).then(
       (result) => {
-        ended();
-        if (!isBatchDone(result, batch.nonce)) {
-          for (const hand of hands) {
-            forget(hand);
-            this.#onReply(hand, undefined);
-          }
-          this.#pump();
-          return;
-        }
-        const replied = new Set(result.replied);
-        for (const hand of hands) {
-          if (hand.settled) {
-            forget(hand);
-            continue;
-          }
-          if (replied.has(hand.nonce)) {
-            // Posted, on its way on the other port: it settles the run when it arrives. A
-            // thread whose port a function closed never delivers it; that is a broken thread.
-            // Held: Piscina lets go of an idle thread's handles, and a script waiting only for
-            // this reply would otherwise exit before it is read.
-            hand.lost = after(
-              STREAM_WAIT_MS,
-              () => {
-                forget(hand);
-                this.#replyLost(hand);
-              },
-              true,
-            );
-            continue;
-          }
-          forget(hand);
-          // Not reached by the thread (the batch ended early, or the run was taken back): never
-          // started, so it goes again unless it went already. Started with no reply: broken.
-          if (this.#slots.cancelStart(hand.slot)) {
-            if (!hand.run.done && hand.run.slot === hand.slot) this.#requeue([hand.run]);
-            this.#settleHand(hand, undefined);
-          } else this.#onReply(hand, undefined);
-        }
+        this.#batchOver(hands);
+        if (isBatchDone(result, batch.nonce)) this.#batchDone(hands, new Set(result.replied));
+        else for (const hand of hands) this.#onReply(hand, undefined);
         this.#pump();
       },
       (error: unknown) => {
-        ended();
+        this.#batchOver(hands);
         const anyStarted = hands.some((h) => this.#slots.startedAt(h.slot) !== undefined);
-        for (const hand of hands) {
-          forget(hand);
-          if (!hand.settled) this.#onFailure(hand, pool, error, !anyStarted);
-        }
+        for (const hand of hands) if (!hand.settled) this.#onFailure(hand, pool, error, !anyStarted);
         this.#pump();
       },
     );
+  }
+
+  /** A batch's task settled: it no longer counts toward the limit, nor is watched for stealing. */
+  #batchOver(hands: HandOff[]): void {
+    this.#tasksHeld--;
+    this.#batches.delete(hands);
+    // Replies still on their way are put back by #batchDone.
+    for (const hand of hands) this.#streamed.delete(hand.nonce);
+  }
+
+  /** The thread ran the batch and replied (on the other port) to the runs named in `replied`. */
+  #batchDone(hands: HandOff[], replied: Set<number>): void {
+    for (const hand of hands) {
+      if (hand.settled) continue;
+      if (replied.has(hand.nonce)) {
+        // Posted, on its way on the other port: it settles the run when it arrives. A thread
+        // whose port a function closed never delivers it; that is a broken thread. Held:
+        // Piscina lets go of an idle thread's handles, and a script waiting only for this reply
+        // would otherwise exit before it is read.
+        this.#streamed.set(hand.nonce, hand);
+        hand.lost = after(
+          STREAM_WAIT_MS,
+          () => {
+            this.#streamed.delete(hand.nonce);
+            this.#replyLost(hand);
+          },
+          true,
+        );
+        continue;
+      }
+      // Not reached by the thread (the batch ended early, or the run was taken back): never
+      // started, so it goes again unless it went already. Started with no reply: broken.
+      if (this.#slots.cancelStart(hand.slot)) {
+        if (!hand.run.done && hand.run.slot === hand.slot) this.#requeue([hand.run]);
+        this.#settleHand(hand, undefined);
+      } else this.#onReply(hand, undefined);
+    }
+  }
+
+  /** Steals from every batch in flight (see #steal), every STEAL_MS while there are any. */
+  #stealRound(): void {
+    this.#stealer = undefined;
+    for (const hands of this.#batches) this.#steal(hands);
+    if (this.#batches.size > 0 && !this.#closed) this.#stealer = after(STEAL_MS, () => this.#stealRound());
   }
 
   /**
@@ -756,12 +750,12 @@ export class PoolExecutor implements Executor {
   #learnDuration(run: PendingRun, ms: number): void {
     const { fn } = run.request;
     const known = this.#durations.get(fn);
-    this.#durations.set(
-      fn,
-      known === undefined
-        ? { average: ms, runs: 1 }
-        : { average: known.average * 0.8 + ms * 0.2, runs: known.runs + 1 },
-    );
+    // Updated in place: this runs once per settled run, on the dispatch path.
+    if (known === undefined) this.#durations.set(fn, { average: ms, runs: 1 });
+    else {
+      known.average = known.average * 0.8 + ms * 0.2;
+      known.runs++;
+    }
   }
 
   /** A run worth batching: its function's recent runs were quick, and it has no start time. */
@@ -853,6 +847,8 @@ export class PoolExecutor implements Executor {
     }
     for (const hand of this.#streamed.values()) hand.lost?.cancel();
     this.#streamed.clear();
+    this.#stealer?.cancel();
+    this.#batches.clear();
     this.#strays.close();
     // Threads exit at once, except one blocked in a system call (execSync, a read from a pipe),
     // which exits only when the call returns: close() does not wait for that beyond a bound.
