@@ -7,7 +7,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { UpdateEvent } from '../src/entry.js';
 import { functionIdentity } from '../src/task-function.js';
-import { useFakeClock, fakeCoordinator, FakeExecutor } from './fixtures/fake-executor.js';
+import { coordinatorBeforeHasher, useFakeClock, fakeCoordinator } from './fixtures/fake-executor.js';
 
 const fn = { kind: 'inline', source: '(a) => a' } as const;
 
@@ -173,21 +173,7 @@ describe('shared entries, one batch', () => {
 });
 
 describe('calls made while the hasher loads', () => {
-  /** A coordinator from a fresh module graph, whose hasher has not loaded yet. */
-  async function fresh(): Promise<{
-    core: import('../src/loader.js').Coordinator;
-    executor: FakeExecutor;
-    loaded: () => Promise<void>;
-  }> {
-    vi.resetModules();
-    const { Coordinator } = await import('../src/loader.js');
-    const { resolveLoaderOptions } = await import('../src/options.js');
-    const hash = await import('../src/hash.js');
-    const executor = new FakeExecutor();
-    const core = new Coordinator(executor, resolveLoaderOptions({ threads: 1 }));
-    expect(hash.hasherReady()).toBe(false);
-    return { core, executor, loaded: () => hash.loadHasher() };
-  }
+  const fresh = coordinatorBeforeHasher;
 
   it('a call runs at once, with the values it was made with, and is found again once the hasher is in', async () => {
     const { core, executor, loaded } = await fresh();

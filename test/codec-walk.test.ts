@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decode, encodeThrown, errorPropertyKeys, makeError, prepare, safeString } from '../src/codec.js';
 import { UnsendableValueError } from '../src/errors.js';
+import { TYPED } from './support/arbitraries.js';
 import {
   binaryFromBytes,
   binaryKind,
@@ -16,6 +17,7 @@ import {
   ERROR_NESTING,
   exactCopy,
   Kind,
+  knownBinaryKind,
   MAX_DEPTH,
   renderPath,
 } from '../src/kinds.js';
@@ -306,19 +308,7 @@ describe('paths', () => {
 });
 
 describe('binary data', () => {
-  const kinds = [
-    Int8Array,
-    Uint8Array,
-    Uint8ClampedArray,
-    Int16Array,
-    Uint16Array,
-    Int32Array,
-    Uint32Array,
-    Float32Array,
-    Float64Array,
-    BigInt64Array,
-    BigUint64Array,
-  ];
+  const kinds = Object.values(TYPED);
 
   it('copies exactly the bytes each kind of view covers, keeping its kind', () => {
     const buffer = new ArrayBuffer(64);
@@ -332,7 +322,7 @@ describe('binary data', () => {
       expect(copy.buffer.byteLength).toBe(view.byteLength);
       expect([...new Uint8Array(copy.buffer)]).toEqual([...bytesOf(view)]);
       expect(coversItsBuffer(copy)).toBe(true);
-      expect(binaryFromBytes(Ctor.name, copy.buffer)).toBeInstanceOf(Ctor);
+      expect(binaryFromBytes(Ctor.name, copy.buffer as ArrayBuffer)).toBeInstanceOf(Ctor);
     }
     const dv = new DataView(buffer, 3, 5);
     expect(binaryKind(dv)).toBe('DataView');
@@ -350,6 +340,10 @@ describe('binary data', () => {
     expect(binaryFromBytes('ArrayBuffer', buffer)).toBe(buffer);
     expect(binaryFromBytes('DataView', buffer)).toBeInstanceOf(DataView);
     expect(() => binaryFromBytes('Nope', buffer)).toThrow('async-load: unknown binary kind Nope');
+    // What binaryFromBytes can make, as the Redis wire asks before it falls back to bytes.
+    for (const Ctor of kinds) expect(knownBinaryKind(Ctor.name)).toBe(true);
+    for (const kind of ['DataView', 'ArrayBuffer']) expect(knownBinaryKind(kind)).toBe(true);
+    for (const kind of ['Nope', 'SharedArrayBuffer', 'Buffer', '']) expect(knownBinaryKind(kind)).toBe(false);
   });
 
   it('a view that starts at 0 but ends early, or ends at the end but starts late, is partial', () => {

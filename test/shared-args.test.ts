@@ -5,7 +5,7 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { SHARE_MIN } from '../src/rebuild-args.js';
-import { FakeExecutor } from './fixtures/fake-executor.js';
+import { coordinatorBeforeHasher } from './fixtures/fake-executor.js';
 import { loaderFactory, watchHostErrors } from './helpers.js';
 
 watchHostErrors();
@@ -110,13 +110,7 @@ describe('big binary arguments', () => {
 
 describe('made while the hasher loads', () => {
   it('a big binary argument is re-keyed from its shared copy, and an equal later call finds the entry', async () => {
-    vi.resetModules();
-    const { Coordinator } = await import('../src/loader.js');
-    const { resolveLoaderOptions } = await import('../src/options.js');
-    const hash = await import('../src/hash.js');
-    const executor = new FakeExecutor();
-    const core = new Coordinator(executor, resolveLoaderOptions({ threads: 1 }));
-    expect(hash.hasherReady()).toBe(false);
+    const { core, executor, loaded } = await coordinatorBeforeHasher();
     const reg = core.register({ kind: 'inline', source: '(d) => d.length' }, {});
     const big = new Float32Array(SHARE_MIN).fill(2);
     core.read(reg, [big]);
@@ -127,7 +121,7 @@ describe('made while the hasher loads', () => {
     expect(views.map((v) => Object.prototype.toString.call(v.buffer))).toEqual([
       '[object SharedArrayBuffer]',
     ]);
-    await hash.loadHasher();
+    await loaded();
     await new Promise((resolve) => setImmediate(resolve));
     core.read(reg, [new Float32Array(SHARE_MIN).fill(2)]);
     expect(executor.runs).toHaveLength(1);

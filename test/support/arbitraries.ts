@@ -81,7 +81,8 @@ export const BIN_KINDS: readonly BinKind[] = [
 
 type TypedCtor = new (buffer: ArrayBuffer, byteOffset?: number, length?: number) => ArrayBufferView;
 
-const TYPED: Record<Exclude<BinKind, 'DataView' | 'ArrayBuffer'>, TypedCtor> = {
+/** Every typed array kind, by name (shared with the tests that go through each kind). */
+export const TYPED: Record<Exclude<BinKind, 'DataView' | 'ArrayBuffer'>, TypedCtor> = {
   Int8Array,
   Uint8Array,
   Uint8ClampedArray,
