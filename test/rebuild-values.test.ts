@@ -6,7 +6,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadHasher } from '../src/hash.js';
 import { deriveKey } from '../src/key.js';
-import { rebuildArgs } from '../src/rebuild-args.js';
+import { decode, prepare } from '../src/codec.js';
+import { UnsendableValueError } from '../src/errors.js';
+import { rebuildArgs, SHARE_MIN } from '../src/rebuild-args.js';
 
 const PREFIX = '7|';
 
@@ -86,5 +88,74 @@ describe('plain values', () => {
     ];
     expect([...a]).toEqual([1, 2]);
     expect([...b.inner]).toEqual([3, 4, 5]);
+  });
+});
+
+describe('binary leaves kept for runs in shared memory (share)', () => {
+  const isShared = (v: ArrayBufferView | ArrayBuffer): boolean =>
+    Object.prototype.toString.call(ArrayBuffer.isView(v) ? v.buffer : v) === '[object SharedArrayBuffer]';
+
+  it('views of SHARE_MIN bytes or more are copied into shared memory and listed with their kind; smaller ones and ArrayBuffers are not', () => {
+    const big = new Float64Array(SHARE_MIN / 8).fill(1.5);
+    const view = new DataView(new ArrayBuffer(SHARE_MIN + 8), 4, SHARE_MIN);
+    const small = new Int16Array(SHARE_MIN / 2 - 1).fill(3);
+    const bare = new ArrayBuffer(SHARE_MIN * 2);
+    const args = [big, { view }, [small], bare];
+    const key = deriveKey(PREFIX, args);
+    const rebuilt = rebuildArgs(key.text, PREFIX.length, key.binaries, true);
+    const [b, { view: v }, [s], a] = rebuilt.args as [
+      Float64Array,
+      { view: DataView },
+      [Int16Array],
+      ArrayBuffer,
+    ];
+    expect([isShared(b), isShared(v), isShared(s), isShared(a)]).toEqual([true, true, false, false]);
+    expect(b).toBeInstanceOf(Float64Array);
+    expect([...b]).toEqual([...big]);
+    expect(v).toBeInstanceOf(DataView);
+    expect(v.byteLength).toBe(SHARE_MIN);
+    expect(a).toBeInstanceOf(ArrayBuffer);
+    expect(a.byteLength).toBe(bare.byteLength);
+    expect([...rebuilt.shared!.entries()]).toEqual([
+      [b, 'Float64Array'],
+      [v, 'DataView'],
+    ]);
+    // Without share (the default, as for subscribers' copies), nothing is shared, even when the
+    // source is: copies made from the entry's shared copies are ordinary.
+    const again = rebuildArgs(key.text, PREFIX.length, rebuilt.binaries);
+    expect(again.shared).toBeUndefined();
+    expect(
+      (again.args as (ArrayBufferView | ArrayBuffer)[]).filter((x) => ArrayBuffer.isView(x) && isShared(x)),
+    ).toEqual([]);
+    const [b2] = again.args as [Float64Array];
+    expect(isShared(b2)).toBe(false);
+    expect([...b2]).toEqual([...big]);
+  });
+
+  it('prepare() tags the shared copies; decode() hands out ordinary copies of their kind and bytes', () => {
+    const big = new Uint16Array(SHARE_MIN / 2).map((_, i) => i);
+    const key = deriveKey(PREFIX, [big, big]);
+    const rebuilt = rebuildArgs(key.text, PREFIX.length, key.binaries, true);
+    // A view over shared memory is refused unless it is one of the loader's own copies.
+    expect(() => prepare(rebuilt.args[0], 'args[0]')).toThrow(UnsendableValueError);
+    const carried = rebuilt.args.map((arg, i) => prepare(arg, `args[${i}]`, rebuilt.shared));
+    expect(carried.map((c) => c.encoded)).toEqual([true, true]);
+    const decoded = carried.map((c) => decode(structuredClone(c.value))) as Uint16Array[];
+    for (const d of decoded) {
+      expect(d).toBeInstanceOf(Uint16Array);
+      expect(isShared(d)).toBe(false);
+      expect(d.buffer.byteLength).toBe(big.byteLength);
+      expect([...d]).toEqual([...big]);
+    }
+  });
+});
+
+describe('big arrays of numbers (packed in the key text)', () => {
+  it('come back as plain arrays of the same numbers, -0 and NaN included', () => {
+    const numbers = Array.from({ length: 300 }, (_, i) => (i === 7 ? -0 : i === 8 ? NaN : i * 0.5));
+    const [back] = roundTrip([numbers]) as [number[]];
+    expect(Array.isArray(back)).toBe(true);
+    expect(back).toHaveLength(300);
+    back.forEach((n, i) => expect(Object.is(n, numbers[i]), `index ${i}`).toBe(true));
   });
 });
