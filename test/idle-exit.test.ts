@@ -62,6 +62,22 @@ describe('a thread exiting between runs', () => {
 });
 
 describe('minThreads: 0', () => {
+  it('five threads exiting between runs, one after another, are five reports, not more', async () => {
+    const errors: Error[] = [];
+    const l = make({ threads: 2, minThreads: 0, idleTimeout: 50, onError: (e) => errors.push(e) });
+    const leaves = l.asyncLoad((round: number) => {
+      setTimeout(() => process.exit(5), 20);
+      return round;
+    });
+    for (let round = 0; round < 5; round++) {
+      expect(await leaves.wait(round)).toBe(round);
+      await expect.poll(() => errors.length, { timeout: 10_000 }).toBe(round + 1);
+    }
+    // Long enough for idle threads to retire (50 ms) and for any late report to arrive.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(errors.map((e) => (e as WorkerCrashedError).exitCode)).toEqual([5, 5, 5, 5, 5]);
+  });
+
   it('a run waiting when the only thread was stopped for a timeout still runs', async () => {
     const l = make({ threads: 1, minThreads: 0 });
     const spin = l.asyncLoad(
