@@ -59,6 +59,8 @@ class PendingRun implements RunHandle {
   readonly since = now();
   readonly run = randomUUID();
   jobId: string | undefined;
+  /** The add of its job has been answered: the sweep may look the job up. */
+  added = false;
   done = false;
   readonly #executor: BullmqExecutor;
 
@@ -103,8 +105,8 @@ export class BullmqExecutor implements Executor {
    * twice is delivered once. Insertion-ordered, oldest dropped past KNOWN_ENTRIES.
    */
   readonly #known = new Map<string, { run: string; startedAt: number | undefined }>();
-  /** Pub/sub connection for runs settled elsewhere; made when the coordinator watches. */
-  #subscriber: Redis | undefined;
+  /** Pub/sub connection on which workers announce settled runs (SettledNote). */
+  readonly #subscriber: Redis;
   #watcher:
     { holds: (entry: string) => boolean; deliver: (entry: string, outcome: Outcome) => void } | undefined;
   /** Epoch ms of Redis's latest answer. */
@@ -123,7 +125,11 @@ export class BullmqExecutor implements Executor {
     this.#options = resolveExecutorOptions(options);
     const { connection, queue } = this.#options;
     this.#keys = new Keys(queue);
-    this.#client = connect(connection, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    this.#client = connect(connection, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      enableAutoPipelining: true,
+    });
     this.#eventsClient = connect(connection, { maxRetriesPerRequest: null });
     // ioredis reports connection failures as 'error' events; the runs report them as RedisUnavailableError.
     this.#client.on('error', () => undefined);
@@ -134,9 +140,13 @@ export class BullmqExecutor implements Executor {
         this.#options.unavailableAfter,
       );
       timer.unref();
+      // Notes of settled runs are heard from before the first job is added (ioredis subscribes
+      // again by itself after a reconnect).
       this.#client.once('ready', () => {
-        clearTimeout(timer);
-        resolve();
+        this.#subscriber.subscribe(this.#keys.settled()).then(() => {
+          clearTimeout(timer);
+          resolve();
+        }, reject);
       });
     });
     // Awaited by every run; a rejection no run awaited yet must not become an unhandled one.
@@ -151,6 +161,9 @@ export class BullmqExecutor implements Executor {
     this.#events.on('error', () => undefined);
     this.#events.on('completed', ({ jobId, returnvalue }) => void this.#completed(jobId, returnvalue));
     this.#events.on('failed', ({ jobId, failedReason }) => this.#failed(jobId, failedReason));
+    this.#subscriber = connect(connection, { maxRetriesPerRequest: null });
+    this.#subscriber.on('error', () => undefined);
+    this.#subscriber.on('message', (_channel: string, text: string) => void this.#settled(text));
     this.#sweeper = setInterval(() => void this.#sweep(), this.#options.sweepInterval);
     this.#sweeper.unref();
   }
@@ -167,10 +180,7 @@ export class BullmqExecutor implements Executor {
     if (run.done) return;
     run.done = true;
     this.#pending.delete(run);
-    if (run.jobId !== undefined) {
-      const runs = this.#byJob.get(run.jobId);
-      if (runs?.delete(run) && runs.size === 0) this.#byJob.delete(run.jobId);
-    }
+    this.#unlisten(run);
     run.onSettle(outcome);
   }
 
@@ -184,26 +194,26 @@ export class BullmqExecutor implements Executor {
       );
     if (this.#closed) return;
     this.#watcher = { holds, deliver };
-    const subscriber = connect(this.#options.connection, { maxRetriesPerRequest: null });
-    subscriber.on('error', () => undefined);
-    subscriber.on('message', (_channel: string, text: string) => void this.#settledElsewhere(text));
-    // ioredis subscribes again by itself after a reconnect.
-    subscriber.subscribe(this.#keys.settled()).catch(() => undefined);
-    this.#subscriber = subscriber;
   }
 
-  /** A worker announced a settled run: deliver it if this process holds the entry and has not had it. */
-  async #settledElsewhere(text: string): Promise<void> {
+  /**
+   * A worker announced a settled run: the runs of this process waiting for its job settle;
+   * otherwise it is delivered if this process holds the entry and has not had it.
+   */
+  async #settled(text: string): Promise<void> {
     let note: SettledNote;
     try {
       note = JSON.parse(text) as SettledNote;
     } catch {
       return;
     }
+    if (this.#closed || typeof note.entry !== 'string' || typeof note.run !== 'string') return;
+    if (this.#byJob.has(note.run)) {
+      await this.#completed(note.run, note);
+      return;
+    }
     const watcher = this.#watcher;
-    if (!watcher || this.#closed || typeof note.entry !== 'string' || typeof note.run !== 'string') return;
-    // A run of this process waits for that job: it settles through it.
-    if (!watcher.holds(note.entry) || this.#byJob.has(note.run)) return;
+    if (!watcher?.holds(note.entry)) return;
     if (this.#known.get(note.entry)?.run === note.run) return;
     let stored = inlineResult(note);
     if (!stored) {
@@ -230,7 +240,7 @@ export class BullmqExecutor implements Executor {
     await Promise.race([quit, new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
     this.#client.disconnect();
     this.#eventsClient.disconnect();
-    this.#subscriber?.disconnect();
+    this.#subscriber.disconnect();
   }
 
   #remember(entry: string, run: string, startedAt: number | undefined): void {
@@ -294,6 +304,9 @@ export class BullmqExecutor implements Executor {
           .pexpire(key, this.#options.jobExpiry)
           .exec();
       }
+      // Listened for before the add: the worker may finish the job, and its note or event
+      // arrive, before the add's reply does.
+      this.#listen(run, run.run);
       const job = await this.#queue.add('run', data, {
         jobId: run.run,
         deduplication: { id: entry },
@@ -302,13 +315,11 @@ export class BullmqExecutor implements Executor {
       });
       this.#lastContact = now();
       const jobId = job.id ?? run.run;
-      if (run.done) return;
-      run.jobId = jobId;
-      let runs = this.#byJob.get(jobId);
-      if (!runs) this.#byJob.set(jobId, (runs = new Set()));
-      runs.add(run);
+      run.added = true;
+      if (run.done || jobId === run.run) return;
       // Joined a run already in flight: it may have settled before this process listened.
-      if (jobId !== run.run) await this.#check(jobId);
+      this.#listen(run, jobId);
+      await this.#check(jobId);
     } catch (error) {
       this.finish(run, {
         ok: false,
@@ -317,6 +328,21 @@ export class BullmqExecutor implements Executor {
         finishedAt: now(),
       });
     }
+  }
+
+  /** Makes `run` wait for job `jobId` (and no longer for the one it waited for before). */
+  #listen(run: PendingRun, jobId: string): void {
+    this.#unlisten(run);
+    run.jobId = jobId;
+    let runs = this.#byJob.get(jobId);
+    if (!runs) this.#byJob.set(jobId, (runs = new Set()));
+    runs.add(run);
+  }
+
+  #unlisten(run: PendingRun): void {
+    if (run.jobId === undefined) return;
+    const runs = this.#byJob.get(run.jobId);
+    if (runs?.delete(run) && runs.size === 0) this.#byJob.delete(run.jobId);
   }
 
   /** The stored outcome, decoded; remembered as the entry's latest. */
@@ -375,15 +401,42 @@ export class BullmqExecutor implements Executor {
     }));
   }
 
-  /** Reads one job's state and settles its runs if it is over. */
+  /**
+   * Reads one job's state and settles its runs if it is over. From the job's hash in one O(1)
+   * read: BullMQ's getJobState scans the wait and active lists, so a sweep of thousands of
+   * queued jobs cost Redis time quadratic in the queue's length.
+   */
   async #check(jobId: string): Promise<void> {
-    const state = await this.#queue.getJobState(jobId);
+    const fields = await this.#client.hmget(
+      this.#queue.toKey(jobId),
+      'timestamp',
+      'processedOn',
+      'finishedOn',
+      'returnvalue',
+      'failedReason',
+    );
+    const field = (i: number): string | null => fields[i] ?? null;
+    const [timestamp, processedOn, finishedOn, returned, failedReason] = [
+      field(0),
+      field(1),
+      field(2),
+      field(3),
+      field(4),
+    ] as const;
     this.#lastContact = now();
-    if (state === 'completed') await this.#completed(jobId);
-    else if (state === 'failed') {
-      const job = await this.#queue.getJob(jobId);
-      this.#failed(jobId, job?.failedReason ?? 'unknown reason');
-    } else if (state !== 'active' && state !== 'unknown') {
+    if (timestamp === null) {
+      this.#settleJob(jobId, () => ({
+        ok: false,
+        error: new RunLostError(
+          "The run's job is gone from Redis before it settled (Redis restarted without persistence, or the job was removed); call again to run it again.",
+        ),
+        startedAt: undefined,
+        finishedAt: now(),
+      }));
+    } else if (finishedOn !== null) {
+      if (returned === null && failedReason !== null) this.#failed(jobId, failedReason);
+      else await this.#completed(jobId, parseReturned(returned));
+    } else if (processedOn === null) {
       // Waiting for a worker: past jobExpiry none will run it (a signed job is refused then).
       const runs = this.#byJob.get(jobId);
       let oldest = Infinity;
@@ -398,15 +451,6 @@ export class BullmqExecutor implements Executor {
           finishedAt: now(),
         }));
       }
-    } else if (state === 'unknown') {
-      this.#settleJob(jobId, () => ({
-        ok: false,
-        error: new RunLostError(
-          "The run's job is gone from Redis before it settled (Redis restarted without persistence, or the job was removed); call again to run it again.",
-        ),
-        startedAt: undefined,
-        finishedAt: now(),
-      }));
     }
   }
 
@@ -423,7 +467,7 @@ export class BullmqExecutor implements Executor {
       const due = now() - this.#options.sweepInterval;
       const jobs: string[] = [];
       for (const [jobId, runs] of this.#byJob) {
-        if (all || [...runs].some((run) => run.since <= due)) jobs.push(jobId);
+        if ([...runs].some((run) => run.added && (all || run.since <= due))) jobs.push(jobId);
       }
       for (let i = 0; i < jobs.length; i += SWEEP_BATCH)
         await Promise.all(jobs.slice(i, i + SWEEP_BATCH).map((jobId) => this.#check(jobId)));
@@ -442,6 +486,16 @@ export class BullmqExecutor implements Executor {
     } finally {
       this.#sweeping = false;
     }
+  }
+}
+
+/** A job hash's `returnvalue` (JSON), or undefined if it is not JSON. */
+function parseReturned(text: string | null): unknown {
+  if (text === null) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 

@@ -147,7 +147,7 @@ export function startWorker(options: WorkerOptions): WorkerHandle {
     resourceLimits: undefined,
     onError,
   });
-  const client = connect(connection, { maxRetriesPerRequest: null });
+  const client = connect(connection, { maxRetriesPerRequest: null, enableAutoPipelining: true });
   client.on('error', () => undefined);
 
   const refuse = (why: string): never => {
