@@ -19,6 +19,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { now } from '../clock.js';
 import { decode } from '../codec.js';
 import {
+  CancelledError,
   JobRefusedError,
   OptionError,
   LoaderClosedError,
@@ -27,7 +28,9 @@ import {
   WorkerCrashedError,
 } from '../errors.js';
 import type { Executor, Outcome, RunHandle, RunRequest } from '../executor.js';
+import { after, type Timer } from '../timers.js';
 import { JOB_VERSION, Keys, REFUSED, type JobData, type JobReturn, type SettledNote } from './job.js';
+import { Leases } from './lease.js';
 import {
   resolveExecutorOptions,
   type BullmqExecutorOptions,
@@ -46,6 +49,8 @@ const CLOSE_WAIT_MS = 2_000;
 const SWEEP_BATCH = 64;
 /** Completed and failed jobs are kept this long (s) so a sweep that missed the event still reads them. */
 const KEEP_JOBS_S = 3_600;
+/** A follower tries the lease this long (ms) after the holder's would lapse, so it has lapsed. */
+const LAPSE_MARGIN_MS = 5;
 
 export function connect(connection: string | RedisOptions, extra: RedisOptions): Redis {
   return typeof connection === 'string'
@@ -120,6 +125,13 @@ export class BullmqExecutor implements Executor {
    * waited for, so that calls made while Redis is down later fail at once.
    */
   readonly #firstReady: Promise<void>;
+  /** Refresh leases (lease.ts): which entries this process refreshes for every process. */
+  readonly #leases: Leases;
+  /**
+   * Entry -> refresh runs that found another process owning the entry's lease: each waits for
+   * that owner's outcome (#settleFollowers), or for the lease to lapse (#retryRefresh).
+   */
+  readonly #followers = new Map<string, Map<PendingRun, Timer>>();
 
   constructor(options: BullmqExecutorOptions) {
     this.#options = resolveExecutorOptions(options);
@@ -166,6 +178,12 @@ export class BullmqExecutor implements Executor {
     this.#subscriber.on('message', (_channel: string, text: string) => void this.#settled(text));
     this.#sweeper = setInterval(() => void this.#sweep(), this.#options.sweepInterval);
     this.#sweeper.unref();
+    this.#leases = new Leases(
+      this.#client,
+      this.#keys,
+      this.#options.leasePeriod,
+      (entry) => this.#watcher?.holds(entry) ?? true,
+    );
   }
 
   submit(request: RunRequest, onSettle: (outcome: Outcome) => void): RunHandle {
@@ -226,6 +244,7 @@ export class BullmqExecutor implements Executor {
     }
     if (this.#known.get(note.entry)?.run === stored.meta.run || this.#byJob.has(stored.meta.run)) return;
     const outcome = this.#outcomeOf(stored, note.entry);
+    if (this.#settleFollowers(note.entry, outcome)) return;
     watcher.deliver(note.entry, outcome);
   }
 
@@ -236,7 +255,10 @@ export class BullmqExecutor implements Executor {
     const closed = new LoaderClosedError();
     for (const run of [...this.#pending])
       this.finish(run, { ok: false, error: closed, startedAt: undefined, finishedAt: now() });
-    const quit = Promise.allSettled([this.#events.close(), this.#queue.close()]);
+    for (const runs of this.#followers.values()) for (const timer of runs.values()) timer.cancel();
+    this.#followers.clear();
+    // Leases are given up so that the other processes take over at once, not a period later.
+    const quit = Promise.allSettled([this.#events.close(), this.#queue.close(), this.#leases.close()]);
     await Promise.race([quit, new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
     this.#client.disconnect();
     this.#eventsClient.disconnect();
@@ -279,6 +301,8 @@ export class BullmqExecutor implements Executor {
           return;
         }
       }
+      // A refresh is added only by the process that owns the entry's lease; others follow it.
+      if (request.notBefore !== undefined && !(await this.#mayRefresh(run))) return;
       const packed = this.#wire.pack(request.args);
       const data: JobData = {
         v: JOB_VERSION,
@@ -312,6 +336,8 @@ export class BullmqExecutor implements Executor {
         deduplication: { id: entry },
         removeOnComplete: { age: KEEP_JOBS_S },
         removeOnFail: { age: KEEP_JOBS_S },
+        // A refresh starts at its time (previous start + refreshEvery), not when handed over.
+        ...(request.notBefore !== undefined && { delay: Math.max(0, request.notBefore - now()) }),
       });
       this.#lastContact = now();
       const jobId = job.id ?? run.run;
@@ -343,6 +369,73 @@ export class BullmqExecutor implements Executor {
     if (run.jobId === undefined) return;
     const runs = this.#byJob.get(run.jobId);
     if (runs?.delete(run) && runs.size === 0) this.#byJob.delete(run.jobId);
+  }
+
+  /**
+   * A refresh request: true when this process owns the entry's lease (or has just taken it),
+   * and so adds the run. Otherwise the run follows the owner's and false is returned.
+   */
+  async #mayRefresh(run: PendingRun): Promise<boolean> {
+    const turn = await this.#leases.take(run.entry);
+    this.#lastContact = now();
+    if (run.done) return false;
+    if (turn.owner) return true;
+    const entry = run.entry;
+    let runs = this.#followers.get(entry);
+    if (!runs) this.#followers.set(entry, (runs = new Map()));
+    runs.set(
+      run,
+      after(turn.retryIn + LAPSE_MARGIN_MS, () => this.#retryRefresh(run)),
+    );
+    // The owner's run may have been announced after #begin read the entry's latest outcome and
+    // before this run was listed as a follower: read it again now that announcements reach it.
+    const last = this.#known.get(entry)?.startedAt;
+    const meta = await readMeta(this.#client, this.#keys, entry);
+    if (meta?.startedAt !== undefined && (last === undefined || meta.startedAt > last)) {
+      const stored = await readResult(this.#client, this.#keys, entry);
+      if (stored) {
+        const outcome = this.#outcomeOf(stored, entry);
+        // Remembered as known now, so its announcement will be skipped: delivered either way.
+        if (!this.#settleFollowers(entry, outcome)) this.#watcher?.deliver(entry, outcome);
+      }
+    }
+    return false;
+  }
+
+  /**
+   * A follower heard nothing from the lease's owner within its lease: the owner may be gone, so
+   * the refresh goes through #begin again (a newer shared result, or the lease, or follow).
+   */
+  #retryRefresh(run: PendingRun): void {
+    const runs = this.#followers.get(run.entry);
+    if (runs?.delete(run) && runs.size === 0) this.#followers.delete(run.entry);
+    if (run.done || this.#closed) return;
+    if (this.#watcher && !this.#watcher.holds(run.entry)) {
+      // The loader let the entry go meanwhile (ttl): nobody here reads it, so nothing is run for it.
+      this.finish(run, {
+        ok: false,
+        error: new CancelledError('the entry left the loader while its refresh waited for another process'),
+        startedAt: undefined,
+        finishedAt: now(),
+      });
+      return;
+    }
+    void this.#begin(run);
+  }
+
+  /** The lease owner's outcome settles the refresh runs following it; false when there were none. */
+  #settleFollowers(entry: string, outcome: Outcome): boolean {
+    const runs = this.#followers.get(entry);
+    if (!runs) return false;
+    this.#followers.delete(entry);
+    let settled = false;
+    for (const [run, timer] of runs) {
+      timer.cancel();
+      if (run.done) continue;
+      this.finish(run, outcome);
+      settled = true;
+    }
+    return settled;
   }
 
   /** The stored outcome, decoded; remembered as the entry's latest. */

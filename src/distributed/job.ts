@@ -91,6 +91,11 @@ export class Keys {
     return `${this.prefix}settled`;
   }
 
+  /** An entry's refresh lease: the holder's name, expiring unless renewed (see lease.ts). */
+  lease(entry: string): string {
+    return `${this.prefix}l:${entry}`;
+  }
+
   /** Hash of a run's binary argument leaves: `b0`, `b1`... */
   args(run: string): string {
     return `${this.prefix}a:${run}`;

@@ -44,6 +44,14 @@ export interface BullmqExecutorOptions {
    * @default 1_000
    */
   sweepInterval?: number;
+  /**
+   * Milliseconds of a refresh lease. Of the processes that hold an entry with `refreshEvery`,
+   * one owns its lease and adds its refresh runs; it renews the lease every third of this
+   * period while its loader has the entry. When it dies, another process takes over within one
+   * period; when its loader lets the entry go, at the next renewal. At least 100.
+   * @default 10_000
+   */
+  leasePeriod?: number;
 }
 
 export interface ResolvedExecutorOptions {
@@ -54,16 +62,34 @@ export interface ResolvedExecutorOptions {
   jobExpiry: number;
   unavailableAfter: number;
   sweepInterval: number;
+  leasePeriod: number;
 }
 
 export const DEFAULT_QUEUE = 'async-load';
 
-const KNOWN = ['connection', 'queue', 'secret', 'ttl', 'jobExpiry', 'unavailableAfter', 'sweepInterval'];
+const KNOWN = [
+  'connection',
+  'queue',
+  'secret',
+  'ttl',
+  'jobExpiry',
+  'unavailableAfter',
+  'sweepInterval',
+  'leasePeriod',
+];
 
 function positive(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
     throw invalid(name, value, 'a finite number > 0 (milliseconds)');
+  return value;
+}
+
+/** At least 100 ms: the lease is renewed every third of it, and Redis must answer in between. */
+function leasePeriod(value: unknown): number {
+  if (value === undefined) return 10_000;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 100)
+    throw invalid('leasePeriod', value, 'a finite number >= 100 (milliseconds)');
   return value;
 }
 
@@ -109,5 +135,6 @@ export function resolveExecutorOptions(input: unknown): ResolvedExecutorOptions 
     jobExpiry: positive('jobExpiry', o.jobExpiry, 3_600_000),
     unavailableAfter: positive('unavailableAfter', o.unavailableAfter, 10_000),
     sweepInterval: positive('sweepInterval', o.sweepInterval, 1_000),
+    leasePeriod: leasePeriod(o.leasePeriod),
   };
 }

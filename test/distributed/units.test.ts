@@ -90,6 +90,7 @@ describe('bullmqExecutor options', () => {
       ttl: 86_400_000,
       unavailableAfter: 10_000,
       sweepInterval: 1_000,
+      leasePeriod: 10_000,
       secret: undefined,
     });
   });
@@ -103,6 +104,8 @@ describe('bullmqExecutor options', () => {
     [{ connection: 'redis://x', ttl: -1 }, 'ttl'],
     [{ connection: 'redis://x', unavailableAfter: Infinity }, 'unavailableAfter'],
     [{ connection: 'redis://x', sweepInterval: '1' }, 'sweepInterval'],
+    [{ connection: 'redis://x', leasePeriod: 99 }, 'leasePeriod'],
+    [{ connection: 'redis://x', leasePeriod: NaN }, 'leasePeriod'],
     [{ connection: 'redis://x', colour: 1 }, 'colour'],
   ])('refuses %j naming %s', (input, option) => {
     let error: unknown;
