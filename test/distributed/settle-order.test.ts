@@ -1,0 +1,83 @@
+// A run settles however its messages are ordered: the worker may finish a job, and its note
+// (pub/sub) and event (stream) reach the app, before the reply to the app's own `add` does.
+// A proxy between the app and Redis holds back the replies on the command connection only;
+// the sweep is set to a minute, so a run that missed its note and event would wait for it.
+// Skipped when redis-server is not installed (except under CI, where that fails).
+
+import { createServer, connect as tcp, type Server, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLoader } from '../../src/create-loader.js';
+import { bullmqExecutor } from '../../src/distributed/bullmq-executor.js';
+import { ensureBuilt, redisInstalled, RedisServer, WorkerProcess } from './cluster.js';
+
+const installed = redisInstalled();
+const HOLD_MS = 400;
+
+/**
+ * Forwards to Redis; replies are held back HOLD_MS on connections that have not subscribed
+ * or read a stream (those carry the notes and events, which pass at once).
+ */
+function slowRepliesProxy(port: number): Promise<{ server: Server; port: number; sockets: Socket[] }> {
+  const sockets: Socket[] = [];
+  const server = createServer((client) => {
+    const upstream = tcp(port, '127.0.0.1');
+    sockets.push(client, upstream);
+    let listening = false;
+    client.on('data', (d: Buffer) => {
+      if (/SUBSCRIBE|XREAD/i.test(d.toString('latin1'))) listening = true;
+      upstream.write(d);
+    });
+    upstream.on('data', (d: Buffer) => {
+      if (listening) client.write(d);
+      else setTimeout(() => client.writable && client.write(d), HOLD_MS);
+    });
+    const end = (): void => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      resolve({ server, port: typeof address === 'object' && address ? address.port : 0, sockets });
+    }),
+  );
+}
+
+describe.skipIf(!installed)('settling regardless of message order', { timeout: 60_000 }, () => {
+  let redis: RedisServer;
+  let worker: WorkerProcess;
+  let proxy: Awaited<ReturnType<typeof slowRepliesProxy>>;
+
+  beforeAll(async () => {
+    ensureBuilt();
+    redis = await RedisServer.start();
+    worker = await WorkerProcess.start(redis);
+    proxy = await slowRepliesProxy(redis.port);
+  }, 60_000);
+
+  afterAll(async () => {
+    await worker?.stop();
+    for (const s of proxy?.sockets ?? []) s.destroy();
+    proxy?.server.close();
+    await redis?.stopAndClean();
+  }, 60_000);
+
+  it('settles runs whose job finished before the reply to their add arrived', async () => {
+    const loader = createLoader({
+      executor: bullmqExecutor({ connection: `redis://127.0.0.1:${proxy.port}`, sweepInterval: 60_000 }),
+    });
+    try {
+      const twice = loader.asyncLoad((n: number) => n * 2);
+      const t0 = performance.now();
+      const values = await Promise.all([1, 2, 3, 4, 5].map((n) => twice.wait(n)));
+      expect(values).toEqual([2, 4, 6, 8, 10]);
+      // Replies take HOLD_MS; a run that waited for the sweep would take a minute.
+      expect(performance.now() - t0).toBeLessThan(20_000);
+    } finally {
+      await loader.close();
+    }
+  });
+});
