@@ -8,13 +8,17 @@
  * outcome under the entry's identity, so a process that has not seen an entry yet serves the
  * shared result instead of running it again.
  *
- * Nothing waits forever: QueueEvents drops events in bursts, so a sweep checks every pending
- * job's state each `sweepInterval` and on every reconnect ('unknown' = lost: RunLostError), and
- * runs fail with RedisUnavailableError once Redis has not answered for `unavailableAfter`.
+ * A run settles when the worker announces its outcome on the queue's pub/sub channel (a
+ * SettledNote, also for refused and failed jobs). BullMQ's QueueEvents is not used: each app
+ * process would parse every event of every job in the queue (about five per job), and it
+ * drops events in bursts anyway. Nothing waits forever: a sweep reads the job of every run
+ * pending for a `sweepInterval`, and all of them on every reconnect (a job failed without a
+ * note, e.g. stalled twice with its worker killed, or gone: RunLostError), and runs fail with
+ * RedisUnavailableError once Redis has not answered for `unavailableAfter`.
  */
 
 import { randomUUID } from 'node:crypto';
-import { Queue, QueueEvents } from 'bullmq';
+import { Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { now } from '../clock.js';
 import { decode } from '../codec.js';
@@ -97,10 +101,7 @@ export class BullmqExecutor implements Executor {
   readonly #wire = new Wire();
   /** Commands: no offline queue, so a call made while Redis is down fails at once. */
   readonly #client: Redis;
-  /** QueueEvents blocks on XREAD, so it needs its own connection that retries forever. */
-  readonly #eventsClient: Redis;
   readonly #queue: Queue;
-  readonly #events: QueueEvents;
   readonly #pending = new Set<PendingRun>();
   /** Job id -> the local runs waiting for it. */
   readonly #byJob = new Map<string, Set<PendingRun>>();
@@ -142,10 +143,8 @@ export class BullmqExecutor implements Executor {
       maxRetriesPerRequest: 1,
       enableAutoPipelining: true,
     });
-    this.#eventsClient = connect(connection, { maxRetriesPerRequest: null });
     // ioredis reports connection failures as 'error' events; the runs report them as RedisUnavailableError.
     this.#client.on('error', () => undefined);
-    this.#eventsClient.on('error', () => undefined);
     this.#firstReady = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(unavailable(new Error(`no connection within ${this.#options.unavailableAfter} ms`))),
@@ -169,10 +168,6 @@ export class BullmqExecutor implements Executor {
     });
     this.#queue = new Queue(queue, { connection: this.#client });
     this.#queue.on('error', () => undefined);
-    this.#events = new QueueEvents(queue, { connection: this.#eventsClient });
-    this.#events.on('error', () => undefined);
-    this.#events.on('completed', ({ jobId, returnvalue }) => void this.#completed(jobId, returnvalue));
-    this.#events.on('failed', ({ jobId, failedReason }) => this.#failed(jobId, failedReason));
     this.#subscriber = connect(connection, { maxRetriesPerRequest: null });
     this.#subscriber.on('error', () => undefined);
     this.#subscriber.on('message', (_channel: string, text: string) => void this.#settled(text));
@@ -227,9 +222,11 @@ export class BullmqExecutor implements Executor {
     }
     if (this.#closed || typeof note.entry !== 'string' || typeof note.run !== 'string') return;
     if (this.#byJob.has(note.run)) {
-      await this.#completed(note.run, note);
+      if (typeof note.failed === 'string') this.#failed(note.run, note.failed);
+      else await this.#completed(note.run, note);
       return;
     }
+    if (note.failed !== undefined) return;
     const watcher = this.#watcher;
     if (!watcher?.holds(note.entry)) return;
     if (this.#known.get(note.entry)?.run === note.run) return;
@@ -258,10 +255,9 @@ export class BullmqExecutor implements Executor {
     for (const runs of this.#followers.values()) for (const timer of runs.values()) timer.cancel();
     this.#followers.clear();
     // Leases are given up so that the other processes take over at once, not a period later.
-    const quit = Promise.allSettled([this.#events.close(), this.#queue.close(), this.#leases.close()]);
+    const quit = Promise.allSettled([this.#queue.close(), this.#leases.close()]);
     await Promise.race([quit, new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
     this.#client.disconnect();
-    this.#eventsClient.disconnect();
     this.#subscriber.disconnect();
   }
 
@@ -549,7 +545,7 @@ export class BullmqExecutor implements Executor {
 
   /**
    * Checks the state of pending jobs. On a timer only those waited for at least one interval
-   * (events settle the rest, and 2,000 jobs in flight checked every second cost more than the
+   * (notes settle the rest, and 2,000 jobs in flight checked every second cost more than the
    * runs themselves); after a reconnect, all of them. A lost job is still found within two
    * intervals.
    */

@@ -51,11 +51,14 @@ export interface JobReturn {
 }
 
 /**
- * Published on Keys#settled when a run's outcome is stored: app processes that hold the entry
- * but did not wait for this run take it too. A small outcome rides along (see JobReturn).
+ * Published on Keys#settled when a run's outcome is stored, or its job fails: the app processes
+ * waiting for the job settle their runs, and those that hold the entry but did not wait for
+ * this run take its outcome too. A small outcome rides along (see JobReturn).
  */
 export interface SettledNote extends JobReturn {
   entry: string;
+  /** The job failed (refused, or the worker's own failure) with this reason; no outcome is stored. */
+  failed?: string;
 }
 
 /** Largest packed outcome (characters) carried in the job's return value too. */

@@ -221,7 +221,26 @@ export function startWorker(options: WorkerOptions): WorkerHandle {
     return returned;
   };
 
-  const worker = new Worker(queue, processor, {
+  // A failed job is announced too, so its waiters settle without waiting for the sweep. The
+  // reason is BullMQ's failedReason: the error's message.
+  const announced = async (job: Job): Promise<JobReturn> => {
+    try {
+      return await processor(job);
+    } catch (error) {
+      const data = job.data as Partial<JobData> | null;
+      if (typeof data?.run === 'string' && typeof data.entry === 'string') {
+        const note: SettledNote = {
+          run: data.run,
+          entry: data.entry,
+          failed: error instanceof Error ? error.message : String(error),
+        };
+        await client.publish(keys.settled(), JSON.stringify(note)).catch(() => undefined);
+      }
+      throw error;
+    }
+  };
+
+  const worker = new Worker(queue, announced, {
     connection: connect(connection, { maxRetriesPerRequest: null }),
     concurrency,
     lockDuration,
