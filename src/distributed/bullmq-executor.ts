@@ -49,6 +49,8 @@ import { Wire } from './wire.js';
 const KNOWN_ENTRIES = 100_000;
 /** Bound on close() waiting for BullMQ's own clients to quit (Redis may be down). */
 const CLOSE_WAIT_MS = 2_000;
+/** A pending run's job is checked at least every this many sweep intervals. */
+const CHECK_BACKOFF_MAX = 8;
 /** Job states read at once by a sweep. */
 const SWEEP_BATCH = 64;
 /** Completed and failed jobs are kept this long (s) so a sweep that missed the event still reads them. */
@@ -70,11 +72,19 @@ class PendingRun implements RunHandle {
   jobId: string | undefined;
   /** The add of its job has been answered: the sweep may look the job up. */
   added = false;
+  /** Milliseconds from `since` after which the sweep checks its job (see #sweep). */
+  checkAfter: number;
   done = false;
   readonly #executor: BullmqExecutor;
 
-  constructor(executor: BullmqExecutor, request: RunRequest, onSettle: (outcome: Outcome) => void) {
+  constructor(
+    executor: BullmqExecutor,
+    request: RunRequest,
+    onSettle: (outcome: Outcome) => void,
+    checkAfter: number,
+  ) {
     this.#executor = executor;
+    this.checkAfter = checkAfter;
     this.request = request;
     this.onSettle = onSettle;
   }
@@ -183,7 +193,7 @@ export class BullmqExecutor implements Executor {
 
   submit(request: RunRequest, onSettle: (outcome: Outcome) => void): RunHandle {
     if (this.#closed) throw new LoaderClosedError();
-    const run = new PendingRun(this, request, onSettle);
+    const run = new PendingRun(this, request, onSettle, this.#options.sweepInterval);
     this.#pending.add(run);
     void this.#begin(run);
     return run;
@@ -544,23 +554,33 @@ export class BullmqExecutor implements Executor {
   }
 
   /**
-   * Checks the state of pending jobs. On a timer only those waited for at least one interval
-   * (notes settle the rest, and 2,000 jobs in flight checked every second cost more than the
-   * runs themselves); after a reconnect, all of them. A lost job is still found within two
-   * intervals.
+   * Checks the state of pending jobs. On a timer only those due: a run's job is first checked
+   * once it has waited one interval, then after twice as long each time, up to
+   * CHECK_BACKOFF_MAX intervals (notes settle almost every run; checking each of 8,000 queued
+   * runs every second cost Redis and the app more than running them). After a reconnect, all
+   * of them.
    */
   async #sweep(all = false): Promise<void> {
     if (this.#sweeping || this.#closed || this.#pending.size === 0) return;
     this.#sweeping = true;
     try {
-      const due = now() - this.#options.sweepInterval;
+      const t = now();
+      const interval = this.#options.sweepInterval;
       const jobs: string[] = [];
       for (const [jobId, runs] of this.#byJob) {
-        if ([...runs].some((run) => run.added && (all || run.since <= due))) jobs.push(jobId);
+        let due = false;
+        for (const run of runs) {
+          if (!run.added || !(all || run.since + run.checkAfter <= t)) continue;
+          due = true;
+          const age = t - run.since;
+          run.checkAfter = age + Math.min(Math.max(age, interval), interval * CHECK_BACKOFF_MAX);
+        }
+        if (due) jobs.push(jobId);
       }
       for (let i = 0; i < jobs.length; i += SWEEP_BATCH)
         await Promise.all(jobs.slice(i, i + SWEEP_BATCH).map((jobId) => this.#check(jobId)));
-      if (this.#byJob.size === 0 && this.#pending.size > 0) {
+      // Nothing to check: Redis is still asked, so that runs fail once it stops answering.
+      if (jobs.length === 0 && this.#pending.size > 0) {
         await this.#client.ping();
         this.#lastContact = now();
       }

@@ -1,6 +1,6 @@
 /**
  * An entry's latest outcome in Redis: one hash per entry (`meta`, `value`, `b0`, `b1`, ...),
- * written whole by the worker in one MULTI before it completes the job, so a reader sees
+ * written whole by the worker in one script before it completes the job, so a reader sees
  * either the previous outcome or this one, never half of each.
  */
 
@@ -14,6 +14,23 @@ export interface StoredResult {
   binaries: Buffer[];
 }
 
+/**
+ * Replaces the hash, sets its expiry and publishes the note, in one script: one command for
+ * Redis and for the client instead of a MULTI of six (this runs once per job, and the worker
+ * spent a seventh of its time building and writing those commands).
+ * KEYS[1] the result hash; ARGV: expiry ms or '', channel, note or '', then field/value pairs.
+ */
+const WRITE_SCRIPT = `
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+if ARGV[1] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
+return 1`;
+
+type WithWrite = Redis & {
+  asyncLoadWriteResult?: (key: string, ...args: (string | Buffer)[]) => Promise<unknown>;
+};
+
 export async function writeResult(
   client: Redis,
   keys: Keys,
@@ -23,19 +40,21 @@ export async function writeResult(
   ttl: number | undefined,
   note?: string,
 ): Promise<void> {
-  const key = keys.result(entry);
-  const fields: (string | Buffer)[] = ['meta', JSON.stringify(meta), 'value', packed.text];
-  packed.binaries.forEach((b, i) => fields.push(`b${i}`, b));
-  const multi = client
-    .multi()
-    .del(key)
-    .hset(key, ...fields);
-  if (ttl !== undefined) multi.pexpire(key, Math.max(1, Math.round(ttl)));
-  // In the same transaction: whoever hears of the run can read its outcome.
-  if (note !== undefined) multi.publish(keys.settled(), note);
-  const replies = await multi.exec();
-  const failed = replies?.find(([error]) => error);
-  if (failed) throw failed[0];
+  const scripted = client as WithWrite;
+  // ioredis sends it by its hash, and the source once when Redis does not know it.
+  if (!scripted.asyncLoadWriteResult)
+    client.defineCommand('asyncLoadWriteResult', { numberOfKeys: 1, lua: WRITE_SCRIPT });
+  const args: (string | Buffer)[] = [
+    ttl === undefined ? '' : String(Math.max(1, Math.round(ttl))),
+    keys.settled(),
+    note ?? '',
+    'meta',
+    JSON.stringify(meta),
+    'value',
+    packed.text,
+  ];
+  packed.binaries.forEach((b, i) => args.push(`b${i}`, b));
+  await scripted.asyncLoadWriteResult!(keys.result(entry), ...args);
 }
 
 /** Only the metadata of an entry's latest outcome: one small read. */

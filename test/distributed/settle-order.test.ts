@@ -1,10 +1,12 @@
-// A run settles however its messages are ordered: the worker may finish a job, and its note
-// (pub/sub) and event (stream) reach the app, before the reply to the app's own `add` does.
-// A proxy between the app and Redis holds back the replies on the command connection only;
-// the sweep is set to a minute, so a run that missed its note and event would wait for it.
+// How runs settle. However their messages are ordered: the worker may finish a job, and its
+// note (pub/sub) reach the app, before the reply to the app's own `add` does. A proxy between
+// the app and Redis holds back the replies on the command connection only; the sweep is set
+// to a minute, so a run that missed its note would wait for it. And what the sweep costs: a
+// job that stays queued is checked after one interval, then after twice as long each time.
 // Skipped when redis-server is not installed (except under CI, where that fails).
 
 import { createServer, connect as tcp, type Server, type Socket } from 'node:net';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLoader } from '../../src/create-loader.js';
 import { bullmqExecutor } from '../../src/distributed/bullmq-executor.js';
@@ -77,6 +79,31 @@ describe.skipIf(!installed)('settling regardless of message order', { timeout: 6
       // Replies take HOLD_MS; a run that waited for the sweep would take a minute.
       expect(performance.now() - t0).toBeLessThan(20_000);
     } finally {
+      await loader.close();
+    }
+  });
+
+  it('checks a queued job less and less often', async () => {
+    const loader = createLoader({
+      executor: bullmqExecutor({ connection: redis.url, queue: 'nobody-works-here', sweepInterval: 100 }),
+    });
+    const admin = new Redis(redis.url);
+    try {
+      const idle = loader.asyncLoad((n: number) => n);
+      const pending = idle.wait(1).catch((error: unknown) => error);
+      await admin.config('RESETSTAT');
+      const t0 = performance.now();
+      // Checks at about 100, 200, 400, 800 and 1,600 ms of waiting; every interval would be 20.
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      const stats = await admin.info('commandstats');
+      const elapsed = performance.now() - t0;
+      const checks = Number(/cmdstat_hmget:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+      expect(checks).toBeGreaterThanOrEqual(3);
+      expect(checks).toBeLessThanOrEqual(Math.ceil(Math.log2(elapsed / 100)) + 3);
+      await loader.close();
+      expect(await pending).toMatchObject({ code: 'ERR_ASYNC_LOAD_CLOSED' });
+    } finally {
+      admin.disconnect();
       await loader.close();
     }
   });
