@@ -181,6 +181,8 @@ export class BullmqExecutor implements Executor {
     this.#subscriber = connect(connection, { maxRetriesPerRequest: null });
     this.#subscriber.on('error', () => undefined);
     this.#subscriber.on('message', (_channel: string, text: string) => void this.#settled(text));
+    // Announcements made while it was disconnected are lost: every pending job is checked.
+    this.#subscriber.on('ready', () => void this.#sweep(true));
     this.#sweeper = setInterval(() => void this.#sweep(), this.#options.sweepInterval);
     this.#sweeper.unref();
     this.#leases = new Leases(
