@@ -210,12 +210,9 @@ class Reading {
       const values = this.#values;
       for (let i = 0; i < this.#valueCount; i++) values[i] = undefined;
     }
+    // Layouts are the memo's own (and hold only key names): left for the next reading to overwrite.
     const objects = this.#objects;
-    const layouts = this.#layouts;
-    for (let i = 0; i < this.#objectCount; i++) {
-      objects[i] = undefined;
-      layouts[i] = undefined;
-    }
+    for (let i = 0; i < this.#objectCount; i++) objects[i] = undefined;
     this.tokenCount = 0;
     this.#objectCount = 0;
     this.#valueCount = 0;
@@ -268,9 +265,11 @@ class Reading {
       // Inherited enumerable properties (a patched Object.prototype) come after the own ones
       // and are not read; a property a getter deleted meanwhile is read by name, as undefined.
       let i = 0;
-      for (const name in v) {
-        if (i === count || name !== order[i]) break;
-        values[start + i++] = (v as Record<string, unknown>)[name];
+      if (count <= FOR_IN_KEYS) {
+        for (const name in v) {
+          if (i === count || name !== order[i]) break;
+          values[start + i++] = (v as Record<string, unknown>)[name];
+        }
       }
       for (; i < count; i++) values[start + i] = (v as Record<string, unknown>)[order[i]!];
       // Too big to memoize (a 100,000-key object): the walker writes it from these reads and
@@ -302,6 +301,11 @@ class Reading {
   }
 }
 
+/**
+ * Objects of more keys are read by name: for-in lists a big object's keys again (in
+ * dictionary mode that costs as much as the Object.keys already paid for).
+ */
+const FOR_IN_KEYS = 64;
 /** A reading that held more values than this lets its arrays go rather than keep them. */
 const RELEASE_ABOVE = 4096;
 
