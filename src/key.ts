@@ -167,6 +167,8 @@ class Reading {
   /** Every object's values, one after another (the first `#valueCount`). */
   #values: unknown[] = [];
   #valueCount = 0;
+  /** Objects of more than FOR_IN_KEYS keys, each with its own read (see #bigObject). */
+  #big: Map<object, Read> | undefined;
 
   constructor(memo: KeyMemo) {
     this.#memo = memo;
@@ -183,7 +185,7 @@ class Reading {
 
   /** What was read of each object, for the walker (built only when the memo misses). */
   reads(): Map<object, Read> {
-    const map = new Map<object, Read>();
+    const map = new Map<object, Read>(this.#big);
     const starts = this.#starts;
     for (let i = 0; i < this.#objectCount; i++) {
       const start = starts[i]!;
@@ -217,6 +219,7 @@ class Reading {
     this.#objectCount = 0;
     this.#valueCount = 0;
     this.#level = undefined;
+    this.#big = undefined;
   }
 
   #token(token: unknown): void {
@@ -234,6 +237,27 @@ class Reading {
     this.#starts[at] = start;
     this.#valueCount = start + count;
     return start;
+  }
+
+  /**
+   * An object of many keys, read by name in sorted order into an array of its own, as the
+   * walker writes it: for-in would list a big (dictionary-mode) object's keys a second time,
+   * and the shared arrays would grow to its size.
+   */
+  #bigObject(obj: Record<string, unknown>, layout: Layout, depth: number): void {
+    const { sorted } = layout;
+    const count = sorted.length;
+    const values: unknown[] = new Array(count);
+    for (let i = 0; i < count; i++) values[i] = obj[sorted[i]!];
+    (this.#big ??= new Map()).set(obj, { labels: layout.labels, values });
+    // Too big to memoize (a 100,000-key object): the walker writes it from these reads, rather
+    // than the memo taking 100,000 tokens on every call.
+    if (this.tokenCount + count > MEMO_TOKENS) {
+      this.complete = false;
+      return;
+    }
+    this.#token(layout);
+    for (let i = 0; this.complete && i < count; i++) this.#value(values[i], depth + 1);
   }
 
   #list(values: readonly unknown[], depth: number): void {
@@ -259,25 +283,21 @@ class Reading {
       const layout = this.#memo.layoutOf(Object.keys(v), sortKeys, labelText);
       const { order } = layout;
       const count = order.length;
+      if (count > FOR_IN_KEYS) {
+        this.#bigObject(v as Record<string, unknown>, layout, depth);
+        return;
+      }
       const start = this.#object(v, layout, count);
       // Values in the keys' own order, by for-in: V8 reads each from the object's layout
       // directly, where `v[name]` with a name from a list is a generic lookup per property.
       // Inherited enumerable properties (a patched Object.prototype) come after the own ones
       // and are not read; a property a getter deleted meanwhile is read by name, as undefined.
       let i = 0;
-      if (count <= FOR_IN_KEYS) {
-        for (const name in v) {
-          if (i === count || name !== order[i]) break;
-          values[start + i++] = (v as Record<string, unknown>)[name];
-        }
+      for (const name in v) {
+        if (i === count || name !== order[i]) break;
+        values[start + i++] = (v as Record<string, unknown>)[name];
       }
       for (; i < count; i++) values[start + i] = (v as Record<string, unknown>)[order[i]!];
-      // Too big to memoize (a 100,000-key object): the walker writes it from these reads and
-      // the layout's sort, rather than the memo taking 100,000 tokens on every call.
-      if (this.tokenCount + count > MEMO_TOKENS) {
-        this.complete = false;
-        return;
-      }
       this.#token(layout);
       for (let j = 0; this.complete && j < count; j++) this.#value(values[start + j], depth + 1);
       return;
@@ -301,10 +321,7 @@ class Reading {
   }
 }
 
-/**
- * Objects of more keys are read by name: for-in lists a big object's keys again (in
- * dictionary mode that costs as much as the Object.keys already paid for).
- */
+/** Objects of more keys are read as big ones (see Reading#bigObject). */
 const FOR_IN_KEYS = 64;
 /** A reading that held more values than this lets its arrays go rather than keep them. */
 const RELEASE_ABOVE = 4096;

@@ -90,6 +90,23 @@ describe('the reader, reused', () => {
     expect(ref.deref()).toBeUndefined();
   });
 
+  it('keys objects of more keys than for-in is used for (read by name) as the walker does', () => {
+    const memo = new KeyMemo();
+    // 70 keys: read by name, still memoized; 200 keys: read by name, left to the walker.
+    for (const size of [70, 200]) {
+      const make = (change: number): unknown[] => [
+        'head',
+        Object.fromEntries(
+          Array.from({ length: size }, (_, i) => [`k${(i * 11) % size}`, i === 3 ? { nested: [change] } : i]),
+        ),
+      ];
+      const one = viaMemo(memo, () => make(1));
+      const two = viaMemo(memo, () => make(2));
+      expect(two).not.toBe(one);
+      expect(deriveKey(P, make(1), memo).text).toBe(one);
+    }
+  });
+
   it('reads a big object once, then small calls as before', () => {
     const memo = new KeyMemo();
     const big = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`k${i}`, i]));
