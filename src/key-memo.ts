@@ -5,8 +5,8 @@
  *
  * Building the canonical text and then finding it in a Map costs a string build, a flatten and
  * a hash on every call. Instead, a call is read once into a sequence of tokens (an object's
- * layout, an array's length, each primitive leaf), and the tokens walk a trie of Maps to the
- * text made before. Layouts and length markers are objects, so they can never be mistaken for
+ * layout, an array's length, each primitive leaf), and the tokens walk a trie (TrieNode) to the
+ * key made before. Layouts and length markers are objects, so they can never be mistaken for
  * a leaf value; primitive keys and the memo's own strings (hash computed once) are cheap.
  *
  * It belongs to one loader, holds only values the key walk has already read (never the
