@@ -5,18 +5,22 @@
  *
  * Building the canonical text and then finding it in a Map costs a string build, a flatten and
  * a hash on every call. Instead, a call is read once into a sequence of tokens (an object's
- * layout, an array's length, each primitive leaf), and the tokens walk a trie of Maps to the
- * text made before. Layouts and length markers are objects, so they can never be mistaken for
+ * layout, an array's length, each primitive leaf), and the tokens walk a trie (TrieNode) to the
+ * key made before. Layouts and length markers are objects, so they can never be mistaken for
  * a leaf value; primitive keys and the memo's own strings (hash computed once) are cheap.
  *
  * It belongs to one loader, holds only values the key walk has already read (never the
  * caller's objects), is bounded in bytes, and is emptied by clear() and dropped by close().
  */
 
+import type { DerivedKey } from './key.js';
+
 /** A plain object's keys in the order it listed them, sorted, and as the key text labels them. */
 export interface Layout {
   readonly order: readonly string[];
   readonly sorted: readonly string[];
+  /** For each key in sorted order, its place in `order`. */
+  readonly sortedAt: readonly number[];
   readonly labels: readonly string[];
 }
 
@@ -25,11 +29,55 @@ const stringBytes = (length: number): number => length * 2 + 48;
 /** Rough heap cost of one trie node (a Map with one entry). */
 const NODE_BYTES = 160;
 
-const LEAF = Symbol('text');
+/** Where a layout trie node keeps its layout. */
+const LEAF = Symbol('layout');
+/** What no token is: the token slot of a node that leads nowhere yet. */
+const NO_TOKEN = Symbol('none');
+
+/**
+ * A node of the key trie. Most nodes have one child (calls of one shape differ in a few
+ * leaves), so the first child is kept beside its token and found by comparing with it: a
+ * fresh string from the caller is compared, not hashed, and no Map is probed. A second child
+ * moves them into a Map. Tokens match as Map keys do (SameValueZero: NaN is NaN; -0 never
+ * arrives, the reader gives it a token of its own).
+ */
+export class TrieNode {
+  #token: unknown = NO_TOKEN;
+  #child: TrieNode | undefined;
+  #children: Map<unknown, TrieNode> | undefined;
+  /** The key this path leads to (frozen, shared by every hit). */
+  key: DerivedKey | undefined;
+
+  next(token: unknown): TrieNode | undefined {
+    const children = this.#children;
+    if (children !== undefined) return children.get(token);
+    const own = this.#token;
+    return own === token || (own !== own && token !== token) ? this.#child : undefined;
+  }
+
+  /** The child for `token`, made if there is none. */
+  at(token: unknown): TrieNode {
+    const found = this.next(token);
+    if (found) return found;
+    const made = new TrieNode();
+    if (this.#token === NO_TOKEN) {
+      this.#token = token;
+      this.#child = made;
+    } else {
+      if (!this.#children) {
+        this.#children = new Map([[this.#token, this.#child!]]);
+        this.#token = undefined;
+        this.#child = undefined;
+      }
+      this.#children.set(token, made);
+    }
+    return made;
+  }
+}
 
 export class KeyMemo {
-  /** Prefix (the channel) -> a trie of tokens -> LEAF -> text. */
-  #roots = new Map<string, Map<unknown, unknown>>();
+  /** Prefix (the channel) -> a trie of tokens, ending at the key. */
+  #roots = new Map<string, TrieNode>();
   /** Key names in listed order -> ... -> LEAF -> Layout. */
   #layouts = new Map<unknown, unknown>();
   /** The layout last seen with each first key: most calls repeat a shape, and this skips the trie. */
@@ -40,6 +88,11 @@ export class KeyMemo {
   #lengths = new Map<number, object>();
   #bytes = 0;
   readonly #budget: number;
+  /**
+   * The reader key derivation reuses, so that a hit allocates none (see key.ts); taken while in
+   * use, so a derivation nested in another (a getter calling the loader) makes its own.
+   */
+  #spare: object | undefined;
 
   /** `budget`: bytes of texts, tokens and values kept before the memo starts again. */
   constructor(budget = 1 << 20) {
@@ -64,7 +117,8 @@ export class KeyMemo {
     if (big && sameKeys(big.order, order)) return big;
     const make = (): Layout => {
       const sorted = sortKeys([...order]);
-      return { order, sorted, labels: sorted.map(label) };
+      const place = new Map(order.map((key, i) => [key, i]));
+      return { order, sorted, sortedAt: sorted.map((key) => place.get(key)!), labels: sorted.map(label) };
     };
     if (!this.#admit(order.length * NODE_BYTES)) {
       // More keys than the budget allows (an object of 100,000 keys): not kept with the others
@@ -81,22 +135,38 @@ export class KeyMemo {
     return layout;
   }
 
+  /** The trie of a prefix's token sequences, for a reader to walk token by token. */
+  root(prefix: string): TrieNode | undefined {
+    return this.#roots.get(prefix);
+  }
+
+  /** The reader left by the last derivation, or a new one made by `make`. Give it back after. */
+  borrow<T extends object>(make: (memo: KeyMemo) => T): T {
+    const spare = this.#spare as T | undefined;
+    if (!spare) return make(this);
+    this.#spare = undefined;
+    return spare;
+  }
+
+  giveBack(reader: object): void {
+    this.#spare = reader;
+  }
+
   /** The text made before for this token sequence, if the memo still has it. */
   text(prefix: string, tokens: readonly unknown[]): string | undefined {
-    let level = this.#roots.get(prefix);
-    for (let i = 0; level && i < tokens.length; i++)
-      level = level.get(tokens[i]) as Map<unknown, unknown> | undefined;
-    return level?.get(LEAF) as string | undefined;
+    let node = this.#roots.get(prefix);
+    for (let i = 0; node && i < tokens.length; i++) node = node.next(tokens[i]);
+    return node?.key?.text;
   }
 
   remember(prefix: string, tokens: readonly unknown[], text: string): void {
     let cost = stringBytes(text.length) + tokens.length * NODE_BYTES;
     for (const token of tokens) if (typeof token === 'string') cost += stringBytes(token.length);
     if (!this.#admit(cost)) return;
-    let level = this.#roots.get(prefix);
-    if (!level) this.#roots.set(prefix, (level = new Map()));
-    for (const token of tokens) level = child(level, token);
-    level.set(LEAF, text);
+    let node = this.#roots.get(prefix);
+    if (!node) this.#roots.set(prefix, (node = new TrieNode()));
+    for (const token of tokens) node = node.at(token);
+    node.key = Object.freeze({ text, binaries: undefined });
   }
 
   /** Bytes counted in now (for tests of the bound). */

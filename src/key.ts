@@ -21,7 +21,7 @@ import { inspect, types } from 'node:util';
 import { hashBytes, hasherReady } from './hash.js';
 import { errorPropertyKeys, needsEncoding, safeString } from './codec.js';
 import { UnsendableValueError } from './errors.js';
-import type { KeyMemo } from './key-memo.js';
+import type { KeyMemo, Layout, TrieNode } from './key-memo.js';
 import { binaryKind, bytesOf, classify, ERROR_NESTING, Kind, MAX_DEPTH } from './kinds.js';
 
 export interface DerivedKey {
@@ -87,23 +87,30 @@ export function deriveKey(prefix: string, args: readonly unknown[], memo?: KeyMe
     if (typeof only === 'string' || (typeof only === 'number' && !Object.is(only, -0)))
       return new SingleKey(prefix, only);
   }
-  let reading: Reading | undefined;
+  let reads: Map<object, Read> | undefined;
+  let tokens: unknown[] | undefined;
   if (memo) {
-    reading = new Reading(memo);
-    reading.list(args, 0);
-    if (reading.complete) {
-      const text = memo.text(prefix, reading.tokens);
-      if (text !== undefined) return { text, binaries: undefined };
+    // One reader per loader, reused: a hit allocates nothing here. A derivation nested in
+    // this one (a getter calling the loader) finds it taken and makes its own.
+    const reading = memo.borrow(newReading);
+    try {
+      const found = reading.read(prefix, args);
+      if (found) return found;
+      reads = reading.reads();
+      if (reading.complete) tokens = reading.tokens.slice(0, reading.tokenCount);
+    } finally {
+      reading.release();
+      memo.giveBack(reading);
     }
   }
-  const walker = new Walker(reading?.reads);
+  const walker = new Walker(reads);
   try {
     for (let i = 0; i < args.length; i++) walker.value(args[i], 0);
   } catch (error) {
     throw explainRefusal(error, args);
   }
   const key = finish(prefix, walker, args);
-  if (reading?.complete && !key.provisional) memo!.remember(prefix, reading.tokens, key.text);
+  if (tokens && !key.provisional) memo!.remember(prefix, tokens, key.text);
   return key;
 }
 
@@ -132,67 +139,171 @@ const MEMO_ARRAY = 64;
 /** Stands for -0, which Map keys cannot tell from 0. */
 const NEGATIVE_ZERO = Object.freeze({ negativeZero: true });
 
+const newReading = (memo: KeyMemo): Reading => new Reading(memo);
+
 /**
- * Reads a call's arguments once into the memo's tokens, recording what it read of each
- * object so that the walker, on a miss, writes the text from those reads rather than
- * reading the caller's objects again. Stops (incomplete) at the first thing the memo does not
- * cover: a Date, a Map, a long array, ... The walker takes over from there.
+ * Reads a call's arguments once, walking the memo's trie token by token as it goes (an
+ * object's layout, an array's length, each primitive leaf), and records what it read of each
+ * object so that the walker, on a miss, writes the text from those reads rather than reading
+ * the caller's objects again. Stops (incomplete) at the first thing the memo does not cover:
+ * a Date, a Map, a long array, ... The walker takes over from there.
+ *
+ * A reading is reused call after call (its arrays keep their capacity), so a hit allocates
+ * nothing but Object.keys' arrays; release() drops every reference to the caller's values.
  */
 class Reading {
-  readonly tokens: unknown[] = [];
-  /** Objects read, and what was read of each, in step: a Map is built from them only on a miss. */
-  readonly #objects: object[] = [];
-  readonly #reads: Read[] = [];
-
-  /** What was read of each object, for the walker (built only when the memo misses). */
-  get reads(): Map<object, Read> {
-    const map = new Map<object, Read>();
-    for (let i = 0; i < this.#objects.length; i++) map.set(this.#objects[i]!, this.#reads[i]!);
-    return map;
-  }
-  complete = true;
   readonly #memo: KeyMemo;
+  /** The trie node reached so far; undefined once the path left what the memo knows. */
+  #level: TrieNode | undefined;
+  complete = true;
+  /** The tokens read, in order (the first `tokenCount`): the memo's path on a miss. */
+  tokens: unknown[] = [];
+  tokenCount = 0;
+  /** Objects read, and for each its layout (undefined: an array) and where its values start (in the layout's key order). */
+  #objects: (object | undefined)[] = [];
+  #layouts: (Layout | undefined)[] = [];
+  #starts: number[] = [];
+  #objectCount = 0;
+  /** Every object's values, one after another (the first `#valueCount`). */
+  #values: unknown[] = [];
+  #valueCount = 0;
+  /** Objects of more than FOR_IN_KEYS keys, each with its own read (see #bigObject). */
+  #big: Map<object, Read> | undefined;
 
   constructor(memo: KeyMemo) {
     this.#memo = memo;
   }
 
-  list(values: readonly unknown[], depth: number): void {
-    this.tokens.push(this.#memo.lengthToken(values.length));
-    for (let i = 0; this.complete && i < values.length; i++) this.#value(values[i], depth);
+  /** Reads the arguments; the memo's key when it knows them, else undefined (see reads()). */
+  read(prefix: string, args: readonly unknown[]): DerivedKey | undefined {
+    this.complete = true;
+    this.#level = this.#memo.root(prefix);
+    this.#list(args, 0);
+    if (!this.complete) return undefined;
+    return this.#level?.key;
   }
 
-  #value(v: unknown, depth: number): void {
-    const type = typeof v;
-    if (v === null || (type !== 'object' && type !== 'function' && type !== 'symbol')) {
-      this.tokens.push(type === 'number' && Object.is(v, -0) ? NEGATIVE_ZERO : v);
-      return;
+  /** What was read of each object, for the walker (built only when the memo misses). */
+  reads(): Map<object, Read> {
+    const map = new Map<object, Read>(this.#big);
+    const starts = this.#starts;
+    for (let i = 0; i < this.#objectCount; i++) {
+      const start = starts[i]!;
+      const layout = this.#layouts[i];
+      const end = i + 1 < this.#objectCount ? starts[i + 1]! : this.#valueCount;
+      // The walker writes an object's values in sorted key order.
+      const values = layout
+        ? layout.sortedAt.map((at) => this.#values[start + at])
+        : this.#values.slice(start, end);
+      map.set(this.#objects[i]!, { labels: layout?.labels, values });
     }
-    if (type !== 'object' || depth >= MEMO_DEPTH || this.tokens.length > MEMO_TOKENS || types.isProxy(v)) {
+    return map;
+  }
+
+  /** Forgets the caller's values; a reading that read a big object gives its arrays up. */
+  release(): void {
+    if (this.#valueCount > RELEASE_ABOVE || this.tokenCount > RELEASE_ABOVE) {
+      this.tokens = [];
+      this.#values = [];
+    } else {
+      // Plain loops: Array#fill over a range costs more than the whole of a small reading.
+      const { tokens } = this;
+      for (let i = 0; i < this.tokenCount; i++) tokens[i] = undefined;
+      const values = this.#values;
+      for (let i = 0; i < this.#valueCount; i++) values[i] = undefined;
+    }
+    // Layouts are the memo's own (and hold only key names): left for the next reading to overwrite.
+    const objects = this.#objects;
+    for (let i = 0; i < this.#objectCount; i++) objects[i] = undefined;
+    this.tokenCount = 0;
+    this.#objectCount = 0;
+    this.#valueCount = 0;
+    this.#level = undefined;
+    this.#big = undefined;
+  }
+
+  #token(token: unknown): void {
+    this.tokens[this.tokenCount++] = token;
+    const level = this.#level;
+    if (level) this.#level = level.next(token);
+  }
+
+  /** Notes an object and makes room for its `count` values; returns where they start. */
+  #object(obj: object, layout: Layout | undefined, count: number): number {
+    const at = this.#objectCount++;
+    this.#objects[at] = obj;
+    this.#layouts[at] = layout;
+    const start = this.#valueCount;
+    this.#starts[at] = start;
+    this.#valueCount = start + count;
+    return start;
+  }
+
+  /**
+   * An object of many keys, read by name in sorted order into an array of its own, as the
+   * walker writes it: for-in would list a big (dictionary-mode) object's keys a second time,
+   * and the shared arrays would grow to its size.
+   */
+  #bigObject(obj: Record<string, unknown>, layout: Layout, depth: number): void {
+    const { sorted } = layout;
+    const count = sorted.length;
+    const values: unknown[] = new Array(count);
+    for (let i = 0; i < count; i++) values[i] = obj[sorted[i]!];
+    (this.#big ??= new Map()).set(obj, { labels: layout.labels, values });
+    // Too big to memoize (a 100,000-key object): the walker writes it from these reads, rather
+    // than the memo taking 100,000 tokens on every call.
+    if (this.tokenCount + count > MEMO_TOKENS) {
       this.complete = false;
       return;
     }
-    const obj = v as object;
-    const proto: unknown = Object.getPrototypeOf(obj);
-    if (proto === Object.prototype || proto === null) {
-      const layout = this.#memo.layoutOf(Object.keys(obj), sortKeys, labelText);
-      const { sorted } = layout;
-      const values: unknown[] = new Array(sorted.length);
-      for (let i = 0; i < sorted.length; i++) values[i] = (obj as Record<string, unknown>)[sorted[i]!];
-      this.#objects.push(obj);
-      this.#reads.push({ labels: layout.labels, values });
-      // Too big to memoize (a 100,000-key object): the walker writes it from these reads and
-      // the layout's sort, rather than the memo taking 100,000 tokens on every call.
-      if (this.tokens.length + values.length > MEMO_TOKENS) {
-        this.complete = false;
-        return;
-      }
-      this.tokens.push(layout);
-      for (let i = 0; this.complete && i < values.length; i++) this.#value(values[i], depth + 1);
+    this.#token(layout);
+    for (let i = 0; this.complete && i < count; i++) this.#value(values[i], depth + 1);
+  }
+
+  #list(values: readonly unknown[], depth: number): void {
+    const length = values.length;
+    this.#token(this.#memo.lengthToken(length));
+    for (let i = 0; this.complete && i < length; i++) this.#value(values[i], depth);
+  }
+
+  #value(v: unknown, depth: number): void {
+    if (typeof v !== 'object' || v === null) {
+      if (typeof v === 'function' || typeof v === 'symbol') this.complete = false;
+      // -0 without a call to Object.is: only 0 and -0 are === 0, and 1 / -0 is -Infinity.
+      else this.#token(v === 0 && 1 / v < 0 ? NEGATIVE_ZERO : v);
       return;
     }
-    if (proto === Array.prototype && Array.isArray(obj)) {
-      const arr = obj as unknown[];
+    if (depth >= MEMO_DEPTH || this.tokenCount > MEMO_TOKENS || types.isProxy(v)) {
+      this.complete = false;
+      return;
+    }
+    const proto: unknown = Object.getPrototypeOf(v);
+    const values = this.#values;
+    if (proto === Object.prototype || proto === null) {
+      const layout = this.#memo.layoutOf(Object.keys(v), sortKeys, labelText);
+      const { order } = layout;
+      const count = order.length;
+      if (count > FOR_IN_KEYS) {
+        this.#bigObject(v as Record<string, unknown>, layout, depth);
+        return;
+      }
+      const start = this.#object(v, layout, count);
+      // Values in the keys' own order, by for-in: V8 reads each from the object's layout
+      // directly, where `v[name]` with a name from a list is a generic lookup per property.
+      // Inherited enumerable properties (a patched Object.prototype) come after the own ones
+      // and are not read; a property a getter deleted meanwhile is read by name, as undefined.
+      let i = 0;
+      for (const name in v) {
+        if (i === count || name !== order[i]) break;
+        values[start + i++] = (v as Record<string, unknown>)[name];
+      }
+      for (; i < count; i++) values[start + i] = (v as Record<string, unknown>)[order[i]!];
+      this.#token(layout);
+      for (let j = 0; this.complete && j < count; j++) this.#value(values[start + j], depth + 1);
+      return;
+    }
+    if (proto === Array.prototype && Array.isArray(v)) {
+      const arr = v as unknown[];
       const length = arr.length;
       const keys = length <= MEMO_ARRAY ? Object.keys(arr) : undefined;
       // As many own keys as elements, the last one the last index: no holes, no other properties.
@@ -200,16 +311,20 @@ class Reading {
         this.complete = false;
         return;
       }
-      const values: unknown[] = new Array(length);
-      for (let i = 0; i < length; i++) values[i] = arr[i];
-      this.#objects.push(obj);
-      this.#reads.push({ labels: undefined, values });
-      this.list(values, depth + 1);
+      const start = this.#object(v, undefined, length);
+      for (let i = 0; i < length; i++) values[start + i] = arr[i];
+      this.#token(this.#memo.lengthToken(length));
+      for (let i = 0; this.complete && i < length; i++) this.#value(values[start + i], depth + 1);
       return;
     }
     this.complete = false;
   }
 }
+
+/** Objects of more keys are read as big ones (see Reading#bigObject). */
+const FOR_IN_KEYS = 64;
+/** A reading that held more values than this lets its arrays go rather than keep them. */
+const RELEASE_ABOVE = 4096;
 
 /** How the walker writes a primitive (the flat-object path writes the same). */
 function primitiveText(v: unknown): string {
