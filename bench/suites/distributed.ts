@@ -4,7 +4,9 @@
  * - throughput: 2,000 trivial runs (`a => a + 1`, distinct arguments, all called at once,
  *   then every `wait()` awaited) vs raw BullMQ (`queue.add` + `job.waitUntilFinished`) on the
  *   same Redis, with two raw BullMQ worker processes of the same concurrency running the same
- *   function on their main thread. Interleaved rounds.
+ *   function on their main thread. Interleaved rounds. Reported beside it: raw BullMQ whose two
+ *   workers run the function on a Piscina thread each (bench/fixtures/raw-bullmq-piscina-worker.mjs),
+ *   as BullMQ users must run CPU-bound functions: what the hop to a thread costs by itself.
  * - latency: one such call at a time, call → value, p50 per round, vs raw BullMQ add →
  *   waitUntilFinished.
  * - values: an 8 MiB Float64Array and a ~1 MB plain object stored in and read back from the
@@ -29,10 +31,11 @@ import { RedisServer, until, WorkerProcess } from '../../test/distributed/cluste
 import { interleave, percentile, ratios, stat, type Figure, type SuiteOptions } from '../harness.js';
 
 const RAW_WORKER = new URL('../fixtures/raw-bullmq-worker.mjs', import.meta.url).pathname;
+const RAW_THREAD_WORKER = new URL('../fixtures/raw-bullmq-piscina-worker.mjs', import.meta.url).pathname;
 const CONCURRENCY = 8;
 
-async function rawWorker(redis: RedisServer): Promise<{ kill: () => void }> {
-  const child = spawn(process.execPath, [RAW_WORKER, redis.url, 'bench-raw', String(CONCURRENCY)], {
+async function rawWorker(redis: RedisServer, file: string, queue: string): Promise<{ kill: () => void }> {
+  const child = spawn(process.execPath, [file, redis.url, queue, String(CONCURRENCY)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -60,7 +63,14 @@ export async function distributed({ quick }: SuiteOptions): Promise<Figure[]> {
     workers.push(
       ...(await Promise.all([WorkerProcess.start(redis, fast), WorkerProcess.start(redis, fast)])),
     );
-    raws.push(...(await Promise.all([rawWorker(redis), rawWorker(redis)])));
+    raws.push(
+      ...(await Promise.all([
+        rawWorker(redis, RAW_WORKER, 'bench-raw'),
+        rawWorker(redis, RAW_WORKER, 'bench-raw'),
+        rawWorker(redis, RAW_THREAD_WORKER, 'bench-raw-threads'),
+        rawWorker(redis, RAW_THREAD_WORKER, 'bench-raw-threads'),
+      ])),
+    );
     const loader = createLoader({ executor: bullmqExecutor({ connection: redis.url, queue: 'async-load' }) });
     const add = loader.asyncLoad((a: number) => a + 1);
     const connection = { host: '127.0.0.1', port: redis.port };
@@ -74,8 +84,16 @@ export async function distributed({ quick }: SuiteOptions): Promise<Figure[]> {
       const job = await queue.add('add', a, { removeOnComplete: { age: 600 } });
       return job.waitUntilFinished(events, 60_000);
     };
-    // Warm-up of both paths.
-    for (let i = 0; i < 50; i++) await Promise.all([add.wait(-1 - i), raw(-1 - i)]);
+    const threadQueue = new Queue('bench-raw-threads', { connection });
+    threadQueue.setMaxListeners(0);
+    const threadEvents = new QueueEvents('bench-raw-threads', { connection });
+    await threadEvents.waitUntilReady();
+    const rawThreads = async (a: number): Promise<unknown> => {
+      const job = await threadQueue.add('add', a, { removeOnComplete: { age: 600 } });
+      return job.waitUntilFinished(threadEvents, 60_000);
+    };
+    // Warm-up of every path.
+    for (let i = 0; i < 50; i++) await Promise.all([add.wait(-1 - i), raw(-1 - i), rawThreads(-1 - i)]);
 
     // Throughput.
     const tput = await interleave(
@@ -92,6 +110,12 @@ export async function distributed({ quick }: SuiteOptions): Promise<Figure[]> {
           await Promise.all(Array.from({ length: RUNS }, (_, i) => raw(from + i)));
           return RUNS / ((performance.now() - t0) / 1000);
         },
+        threads: async () => {
+          const from = (base += RUNS);
+          const t0 = performance.now();
+          await Promise.all(Array.from({ length: RUNS }, (_, i) => rawThreads(from + i)));
+          return RUNS / ((performance.now() - t0) / 1000);
+        },
       },
       ROUNDS,
     );
@@ -105,6 +129,17 @@ export async function distributed({ quick }: SuiteOptions): Promise<Figure[]> {
       ratio: tr,
       target: '≥ 0.8×',
       met: tr.median >= 0.8,
+    });
+    const tt = stat(ratios(tput.ours, tput.threads));
+    figures.push({
+      suite: 'distributed',
+      name: `throughput, ${RUNS.toLocaleString('en-US')} trivial runs at once, vs raw BullMQ running the function on a Piscina thread`,
+      unit: 'runs/s',
+      ours: stat(tput.ours),
+      baseline: { name: 'raw BullMQ + Piscina (1 thread per worker)', stat: stat(tput.threads) },
+      ratio: tt,
+      target: 'reported',
+      met: true,
     });
 
     // Latency.
@@ -130,6 +165,16 @@ export async function distributed({ quick }: SuiteOptions): Promise<Figure[]> {
           }
           return percentile(xs, 50);
         },
+        threads: async () => {
+          const xs: number[] = [];
+          for (let i = 0; i < SEQUENTIAL; i++) {
+            const a = ++base;
+            const t0 = performance.now();
+            await rawThreads(a);
+            xs.push(performance.now() - t0);
+          }
+          return percentile(xs, 50);
+        },
       },
       ROUNDS,
     );
@@ -144,8 +189,18 @@ export async function distributed({ quick }: SuiteOptions): Promise<Figure[]> {
       target: '≤ 1.2×',
       met: lr.median <= 1.2,
     });
-    await events.close();
-    await queue.close();
+    const lt = stat(ratios(lat.ours, lat.threads));
+    figures.push({
+      suite: 'distributed',
+      name: `call → value, one at a time, p50 per round of ${SEQUENTIAL}, vs raw BullMQ running the function on a Piscina thread`,
+      unit: 'ms',
+      ours: stat(lat.ours),
+      baseline: { name: 'raw BullMQ + Piscina add → waitUntilFinished', stat: stat(lat.threads) },
+      ratio: lt,
+      target: 'reported',
+      met: true,
+    });
+    await Promise.all([events.close(), queue.close(), threadEvents.close(), threadQueue.close()]);
     await loader.close();
 
     // Values through the same Redis.

@@ -181,8 +181,12 @@ export function startWorker(options: WorkerOptions): WorkerHandle {
       latest?.ok &&
       latest.startedAt !== undefined &&
       (data.after === undefined || latest.startedAt > data.after)
-    )
+    ) {
+      // Announced like a run's outcome: the app's runs waiting for this job read the served one.
+      const served: SettledNote = { run: data.run, served: latest.run, entry: data.entry };
+      await client.publish(keys.settled(), JSON.stringify(served));
       return { run: data.run, served: latest.run };
+    }
     const args = wire.unpack(data.args, binaries);
     if (!Array.isArray(args)) return refuse('its arguments are not an array');
     const outcome = await new Promise<Outcome>((settle) => {

@@ -6,10 +6,14 @@
 // Skipped when redis-server is not installed (except under CI, where that fails).
 
 import { createServer, connect as tcp, type Server, type Socket } from 'node:net';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLoader } from '../../src/create-loader.js';
 import { bullmqExecutor } from '../../src/distributed/bullmq-executor.js';
+import { JOB_VERSION, type JobData, type SettledNote } from '../../src/distributed/job.js';
+import { Wire } from '../../src/distributed/wire.js';
+import { startWorker } from '../../src/distributed/worker-service.js';
 import { ensureBuilt, redisInstalled, RedisServer, WorkerProcess } from './cluster.js';
 
 const installed = redisInstalled();
@@ -103,6 +107,52 @@ describe.skipIf(!installed)('settling regardless of message order', { timeout: 6
       await loader.close();
       expect(await pending).toMatchObject({ code: 'ERR_ASYNC_LOAD_CLOSED' });
     } finally {
+      admin.disconnect();
+      await loader.close();
+    }
+  });
+
+  it('announces a job it serves from a newer outcome instead of running it', async () => {
+    const loader = createLoader({ executor: bullmqExecutor({ connection: redis.url, queue: 'served' }) });
+    const admin = new Redis(redis.url);
+    const listener = new Redis(redis.url);
+    const queue = new Queue('served', { connection: { host: '127.0.0.1', port: redis.port } });
+    const servedWorker = startWorker({ connection: redis.url, queue: 'served', threads: 1 });
+    try {
+      await servedWorker.ready;
+      const triple = loader.asyncLoad((n: number) => n * 3);
+      expect(await triple.wait(5)).toBe(15);
+      const [resultKey] = await admin.keys('asyncload:served:r:*');
+      const entry = resultKey!.slice('asyncload:served:r:'.length);
+      const heard = new Promise<SettledNote>((resolve) => {
+        listener.on('message', (_channel: string, text: string) => {
+          const note = JSON.parse(text) as SettledNote;
+          if (note.run === 'late-run') resolve(note);
+        });
+      });
+      await listener.subscribe('asyncload:served:settled');
+      // A job for the same entry, added as if after the app's look found nothing: the worker
+      // finds the stored outcome, serves it, and says so on the channel.
+      const data: JobData = {
+        v: JOB_VERSION,
+        run: 'late-run',
+        fn: { kind: 'inline', source: '(n) => n * 3' },
+        args: new Wire().pack([5]).text,
+        bins: 0,
+        encoded: false,
+        entry,
+        exp: Date.now() + 60_000,
+      };
+      await queue.add('run', data, { jobId: 'late-run' });
+      const note = await heard;
+      const stored = JSON.parse((await admin.hget(resultKey!, 'meta'))!) as { run: string };
+      expect(note).toEqual({ run: 'late-run', served: stored.run, entry });
+      // Served, not run: still one run of the entry.
+      expect(JSON.parse((await admin.hget(resultKey!, 'meta'))!)).toEqual(stored);
+    } finally {
+      await servedWorker.close(5_000);
+      await queue.close();
+      listener.disconnect();
       admin.disconnect();
       await loader.close();
     }
