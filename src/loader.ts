@@ -154,7 +154,7 @@ export class Coordinator {
     this.#assertOpen();
     const entry = this.#store.find(deriveKey(registration.prefix, args, this.#memo));
     if (!entry) return { status: 'idle', value: undefined, error: undefined, runs: 0 };
-    this.#store.touch(entry);
+    this.#store.touch(entry, this.#readTime());
     return entry.state();
   }
 
@@ -242,7 +242,7 @@ export class Coordinator {
     const key = deriveKey(registration.prefix, args, this.#memo);
     const found = this.#store.find(key);
     if (found) {
-      this.#store.touch(found);
+      this.#store.touch(found, this.#readTime());
       return found;
     }
     return this.#create(registration, key);

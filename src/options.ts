@@ -75,7 +75,7 @@ export interface LoaderOptions {
   maxEntries?: number;
   /**
    * Milliseconds an entry nobody reads (calls, state(), wait()) is kept; then it is forgotten
-   * and its refresh stops. Reads are timed to within 2 ms. Any length works.
+   * and its refresh stops. Any length works.
    * @default Infinity
    */
   ttl?: number;

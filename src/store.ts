@@ -8,14 +8,6 @@ import { Entry } from './entry.js';
 import { sameBinaries, type DerivedKey } from './key.js';
 import { after, type Timer } from './timers.js';
 
-/**
- * A clock timer this late means the event loop was blocked: the reads dated by that clock may
- * have happened any time until it fired.
- */
-const LATE_CLOCK_MS = 2;
-/** Late clocks remembered at most (more are merged, dating their reads later). */
-const MAX_LATE = 64;
-
 /** Why the store let an entry go. */
 export type Removal = 'evicted' | 'expired';
 
@@ -41,15 +33,6 @@ export class Store {
    */
   readonly #evictable = new EntryHeap();
   #readSeq = 0;
-  /** The time reads are dated at now, or -1 (see #readTime); `#clockSeq` is #readSeq when it was read. */
-  #clock = -1;
-  #clockSeq = 0;
-  #clockTimer: Timer | undefined;
-  /**
-   * Reads dated by a clock whose timer fired late: those after `afterSeq` up to `upToSeq` may
-   * have happened as late as `at`. Oldest first; kept until no sweep can need them.
-   */
-  #late: { afterSeq: number; upToSeq: number; at: number }[] = [];
 
   /** `release` is told of every entry the bounds remove (it is already out of the store). */
   constructor(maxEntries: number, ttl: number, release: (entry: Entry, why: Removal) => void) {
@@ -129,50 +112,9 @@ export class Store {
    * Marks a read: the entry becomes the most recently used. Two numbers, nothing moved: this is
    * on every cache hit (reordering a Set here cost a fifth of a hit, measured).
    */
-  touch(entry: Entry, at: number = this.#readTime()): void {
+  touch(entry: Entry, at: number): void {
     entry.lastRead = at;
     entry.readSeq = ++this.#readSeq;
-  }
-
-  /**
-   * The time of a read, for `ttl` (0 without one). performance.now() costs a tenth of a cache
-   * hit, so a read reuses the time the read before it took until a timer forgets it 1 ms later
-   * (as lru-cache does). When the event loop was blocked, that timer fires late, and the reads
-   * made meanwhile may have happened any time until then: #forgetClock notes how late, and the
-   * sweep counts such reads as made then. A read is thus dated at most LATE_CLOCK_MS early,
-   * however long the event loop was blocked.
-   */
-  #readTime(): number {
-    if (this.#ttl === Infinity) return 0;
-    if (this.#clock >= 0) return this.#clock;
-    this.#clock = performance.now();
-    this.#clockSeq = this.#readSeq;
-    this.#clockTimer = after(1, this.#forgetClock);
-    return this.#clock;
-  }
-
-  readonly #forgetClock = (): void => {
-    this.#clockTimer?.cancel();
-    this.#clockTimer = undefined;
-    const now = performance.now();
-    if (now - this.#clock > LATE_CLOCK_MS && this.#readSeq > this.#clockSeq) {
-      const late = this.#late;
-      if (late.length >= MAX_LATE) {
-        // Merged with the one before: its reads are dated later, never earlier.
-        const last = late.pop()!;
-        late[late.length - 1]!.upToSeq = last.upToSeq;
-        late[late.length - 1]!.at = last.at;
-      }
-      late.push({ afterSeq: this.#clockSeq, upToSeq: this.#readSeq, at: now });
-    }
-    this.#clock = -1;
-  };
-
-  /** The latest an entry's last read may have happened, by the late clocks; -1 if none dated it. */
-  #lateRead(entry: Entry): number {
-    const seq = entry.readSeq;
-    for (const span of this.#late) if (seq > span.afterSeq && seq <= span.upToSeq) return span.at;
-    return -1;
   }
 
   /**
@@ -221,16 +163,12 @@ export class Store {
   #scheduleSweep(): void {
     this.#sweepTimer = after(Math.min(Math.max(this.#ttl / 4, 5), 60_000), () => {
       this.#sweepTimer = undefined;
-      // Reads dated by a clock whose timer has not fired yet (it may be as late as this one).
-      if (this.#clock >= 0) this.#forgetClock();
       const cutoff = performance.now() - this.#ttl;
       for (const entry of [...this.#all]) {
-        if (entry.lastRead > cutoff || (this.#late.length > 0 && this.#lateRead(entry) > cutoff)) continue;
+        if (entry.lastRead > cutoff) continue;
         this.remove(entry);
         this.#release(entry, 'expired');
       }
-      // A late clock older than the cutoff can no longer keep anything.
-      if (this.#late.length > 0) this.#late = this.#late.filter((span) => span.at > cutoff);
       if (this.#all.size > 0) this.#scheduleSweep();
     });
   }
@@ -238,10 +176,6 @@ export class Store {
   stop(): void {
     this.#sweepTimer?.cancel();
     this.#sweepTimer = undefined;
-    this.#clockTimer?.cancel();
-    this.#clockTimer = undefined;
-    this.#clock = -1;
-    this.#late = [];
   }
 }
 
