@@ -169,6 +169,13 @@ class Reading {
   #valueCount = 0;
   /** Objects of more than FOR_IN_KEYS keys, each with its own read (see #bigObject). */
   #big: Map<object, Read> | undefined;
+  /**
+   * Objects met more than once in this call. Each meeting is read afresh (a getter may answer
+   * differently), but the walker's reads are one per object: the memo could then store the
+   * tokens of one reading under the text of another. Such a call is neither looked up nor
+   * stored, and the walker reads these objects itself.
+   */
+  #repeated: Set<object> | undefined;
 
   constructor(memo: KeyMemo) {
     this.#memo = memo;
@@ -187,7 +194,9 @@ class Reading {
   reads(): Map<object, Read> {
     const map = new Map<object, Read>(this.#big);
     const starts = this.#starts;
+    const repeated = this.#repeated;
     for (let i = 0; i < this.#objectCount; i++) {
+      if (repeated?.has(this.#objects[i]!)) continue;
       const start = starts[i]!;
       const layout = this.#layouts[i];
       const end = i + 1 < this.#objectCount ? starts[i + 1]! : this.#valueCount;
@@ -197,7 +206,15 @@ class Reading {
         : this.#values.slice(start, end);
       map.set(this.#objects[i]!, { labels: layout?.labels, values });
     }
+    if (repeated) for (const obj of repeated) map.delete(obj);
     return map;
+  }
+
+  /** Whether `obj` was met before in this call (then the call is not memoized: see #repeated). */
+  #metBefore(obj: object): boolean {
+    const objects = this.#objects;
+    for (let i = 0; i < this.#objectCount; i++) if (objects[i] === obj) return true;
+    return this.#big?.has(obj) === true;
   }
 
   /** Forgets the caller's values; a reading that read a big object gives its arrays up. */
@@ -220,6 +237,7 @@ class Reading {
     this.#valueCount = 0;
     this.#level = undefined;
     this.#big = undefined;
+    this.#repeated = undefined;
   }
 
   #token(token: unknown): void {
@@ -274,6 +292,11 @@ class Reading {
       return;
     }
     if (depth >= MEMO_DEPTH || this.tokenCount > MEMO_TOKENS || types.isProxy(v)) {
+      this.complete = false;
+      return;
+    }
+    if (this.#metBefore(v)) {
+      (this.#repeated ??= new Set()).add(v);
       this.complete = false;
       return;
     }

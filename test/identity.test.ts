@@ -92,6 +92,26 @@ describe('each argument is read once', () => {
     }
   });
 
+  it('an object passed twice, whose getter answers 1 then 2, leaves no entry for plain 1 and 2', async () => {
+    const describe = describer();
+    let n = 0;
+    const o = {
+      get x() {
+        return ++n;
+      },
+    };
+    const seenTwice = await describe(o, o);
+    // The plain call with the values of the first reading is its own entry, run on its own values.
+    expect(await describe({ x: 1 }, { x: 2 })).toEqual([
+      { object: [['x', 'number:1']] },
+      { object: [['x', 'number:2']] },
+    ]);
+    // And the call with the object passed twice ran on values it read (two reads of the getter).
+    expect(seenTwice).toEqual(
+      expect.arrayContaining([{ object: [['x', expect.stringMatching(/^number:/)]] }]),
+    );
+  });
+
   it('refuses a Proxy at call time, naming the path, and leaves no entry behind', async () => {
     const load = loader.asyncLoad((o: unknown) => o);
     const before = loader.size;

@@ -115,6 +115,68 @@ describe('the reader, reused', () => {
   });
 });
 
+describe('an object met twice in one call', () => {
+  // Each meeting is read afresh, and a getter may answer differently: the memo must not file
+  // one reading's tokens under another reading's text (a later plain call with those values
+  // was handed that entry).
+  const cases: [string, () => unknown[], unknown[]][] = [
+    [
+      'a getter answering 1, then 2',
+      () => {
+        let n = 0;
+        const o = {
+          get x() {
+            return ++n;
+          },
+        };
+        return [o, o];
+      },
+      [{ x: 1 }, { x: 2 }],
+    ],
+    [
+      'a getter of another argument changing it in between',
+      () => {
+        const o = { x: 1 };
+        const g = {
+          get y() {
+            o.x = 2;
+            return 0;
+          },
+        };
+        return [o, g, o];
+      },
+      [{ x: 1 }, { y: 0 }, { x: 2 }],
+    ],
+    [
+      'an array with an index getter',
+      () => {
+        let n = 0;
+        const arr: number[] = [];
+        Object.defineProperty(arr, 0, { get: () => ++n, enumerable: true });
+        return [arr, arr];
+      },
+      [[1], [2]],
+    ],
+  ];
+  for (const [name, repeated, plain] of cases) {
+    it(`is not memoized: ${name}`, () => {
+      const memo = new KeyMemo();
+      deriveKey(P, repeated(), memo);
+      deriveKey(P, repeated(), memo);
+      // The plain call with the values the first reading saw keys as the walker keys it.
+      expect(deriveKey(P, plain, memo).text).toBe(walked(plain));
+      expect(deriveKey(P, structuredClone(plain), memo).text).toBe(walked(plain));
+    });
+  }
+
+  it('keys an object met twice without getters as its tree, memo or not', () => {
+    const memo = new KeyMemo();
+    const o = { x: [1, 2] };
+    viaMemo(memo, () => [o, o]);
+    expect(deriveKey(P, [o, o], memo).text).toBe(walked([{ x: [1, 2] }, { x: [1, 2] }]));
+  });
+});
+
 describe('plain objects read with for-in', () => {
   it('ignores an enumerable property inherited from a patched Object.prototype', () => {
     const memo = new KeyMemo();
