@@ -5,8 +5,11 @@
 
 import type { FunctionRef } from '../protocol.js';
 
-/** Version of the job format; a worker refuses versions it does not know. */
-export const JOB_VERSION = 1;
+/**
+ * Version of the job format; a worker refuses versions it does not know. 2: identities and
+ * signatures hash UTF-16 code units (1 hashed UTF-8, which merged lone surrogates).
+ */
+export const JOB_VERSION = 2;
 
 export interface JobData {
   v: number;

@@ -32,7 +32,9 @@ function signedText(job: JobData, binaries: readonly Buffer[]): string {
 }
 
 export function sign(job: JobData, binaries: readonly Buffer[], secret: string | Buffer): string {
-  return createHmac('sha256', secret).update(signedText(job, binaries)).digest('base64url');
+  // UTF-16 code units, as the identity (entry-identity.ts): UTF-8 would sign a source text with
+  // one lone surrogate exactly as the same text with another.
+  return createHmac('sha256', secret).update(signedText(job, binaries), 'utf16le').digest('base64url');
 }
 
 /** Why a job must be refused, or undefined when its signature is valid and it has not expired. */

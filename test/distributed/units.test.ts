@@ -1,5 +1,6 @@
 // The distributed executor's pure parts: job signing, entry identity, option validation.
 
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createLoader } from '../../src/create-loader.js';
 import { bullmqExecutor } from '../../src/distributed/bullmq-executor.js';
@@ -37,6 +38,14 @@ describe('signing', () => {
     expect(checkSignature(data, bins, SECRET, 2_001)).toMatch(/expired/);
   });
 
+  it('refuses a source whose lone surrogate was swapped for another (one text in UTF-8)', () => {
+    const data = { ...job(), fn: { kind: 'inline' as const, source: '(x) => "\uD800"' } };
+    data.sig = sign(data, bins, SECRET);
+    expect(checkSignature(data, bins, SECRET, 0)).toBeUndefined();
+    const swapped = { ...data, fn: { kind: 'inline' as const, source: '(x) => "\uDBFF"' } };
+    expect(checkSignature(swapped, bins, SECRET, 0)).toMatch(/does not match/);
+  });
+
   it('refuses unsigned jobs, other secrets, and a change to any signed part', () => {
     const data = job();
     expect(checkSignature(data, bins, SECRET, 0)).toMatch(/not signed/);
@@ -52,7 +61,7 @@ describe('signing', () => {
       (d) => (d.entry = 'other'),
       (d) => (d.timeout = undefined),
       (d) => (d.ttl = 5),
-      (d) => (d.v = 2),
+      (d) => (d.v = JOB_VERSION + 1),
       (d) => (d.after = 5),
     ];
     for (const change of changes) {
@@ -80,6 +89,23 @@ describe('entry identity', () => {
     expect(new Set(all).size).toBe(all.length);
     // Usable as a BullMQ deduplication id and in a Redis key.
     for (const id of all) expect(id).toMatch(/^[\w-]{43}$/);
+  });
+
+  it('differs for any two different texts, lone surrogates included', () => {
+    // Any UTF-16 code units: as UTF-8, '\uD800' and '\uDBFF' were one identity.
+    const units = fc
+      .array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 6 })
+      .map((codes) => String.fromCharCode(...codes));
+    fc.assert(
+      fc.property(units, units, (a, b) => {
+        fc.pre(a !== b);
+        expect(hashIdentity('f', undefined, a)).not.toBe(hashIdentity('f', undefined, b));
+        expect(hashIdentity(a, undefined, '#1')).not.toBe(hashIdentity(b, undefined, '#1'));
+        expect(hashIdentity('f', a, '#1')).not.toBe(hashIdentity('f', b, '#1'));
+      }),
+      { numRuns: 2_000 },
+    );
+    expect(hashIdentity('f', undefined, '\uD800')).not.toBe(hashIdentity('f', undefined, '\uDBFF'));
   });
 });
 
