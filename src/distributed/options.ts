@@ -6,6 +6,7 @@
 import type { RedisOptions } from 'ioredis';
 import { OptionError } from '../errors.js';
 import { invalid } from '../options.js';
+import { MAX_TIMER_MS } from '../timers.js';
 
 export interface BullmqExecutorOptions {
   /** A `redis://` or `rediss://` URL, or ioredis options. Use `rediss://` (TLS) across machines. */
@@ -85,12 +86,20 @@ function positive(name: string, value: unknown, fallback: number): number {
   return value;
 }
 
-/** At least 100 ms: the lease is renewed every third of it, and Redis must answer in between. */
-function leasePeriod(value: unknown): number {
-  if (value === undefined) return 10_000;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 100)
-    throw invalid('leasePeriod', value, 'a finite number >= 100 (milliseconds)');
-  return value;
+/**
+ * A duration that sets a Node timer: at most MAX_TIMER_MS (about 24.8 days). Node fires a longer
+ * one after 1 ms (a 3e9 `unavailableAfter` failed every run at once, a 1e12 `sweepInterval`
+ * swept every millisecond).
+ */
+function timerLength(name: string, value: unknown, fallback: number, min = 0): number {
+  const ms = positive(name, value, fallback);
+  if (ms < min || ms > MAX_TIMER_MS)
+    throw invalid(
+      name,
+      value,
+      `${min > 0 ? `a number of milliseconds from ${min}` : 'a number of milliseconds > 0'} and at most ${MAX_TIMER_MS.toLocaleString('en-US')} (the longest a Node timer waits)`,
+    );
+  return ms;
 }
 
 export function checkQueueName(value: unknown): string {
@@ -133,8 +142,9 @@ export function resolveExecutorOptions(input: unknown): ResolvedExecutorOptions 
     secret: secret,
     ttl: positive('ttl', o.ttl, 86_400_000),
     jobExpiry: positive('jobExpiry', o.jobExpiry, 3_600_000),
-    unavailableAfter: positive('unavailableAfter', o.unavailableAfter, 10_000),
-    sweepInterval: positive('sweepInterval', o.sweepInterval, 1_000),
-    leasePeriod: leasePeriod(o.leasePeriod),
+    unavailableAfter: timerLength('unavailableAfter', o.unavailableAfter, 10_000),
+    sweepInterval: timerLength('sweepInterval', o.sweepInterval, 1_000),
+    // At least 100 ms: the lease is renewed every third of it, and Redis must answer in between.
+    leasePeriod: timerLength('leasePeriod', o.leasePeriod, 10_000, 100),
   };
 }

@@ -19,6 +19,7 @@ import { encodeThrown, prepare, type Carried } from '../codec.js';
 import type { Outcome } from '../executor.js';
 import { invalid } from '../options.js';
 import { PoolExecutor } from '../pool-executor.js';
+import { MAX_TIMER_MS } from '../timers.js';
 import { connect } from './bullmq-executor.js';
 import {
   INLINE_RESULT_CHARS,
@@ -72,10 +73,14 @@ export interface WorkerHandle {
   close(graceMs?: number): Promise<void>;
 }
 
-function count(name: string, value: unknown, fallback: number): number {
+function count(name: string, value: unknown, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
-    throw invalid(name, value, 'an integer >= 1');
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max)
+    throw invalid(
+      name,
+      value,
+      max === Number.MAX_SAFE_INTEGER ? 'an integer >= 1' : `an integer from 1 to ${max}`,
+    );
   return value;
 }
 
@@ -131,8 +136,9 @@ export function startWorker(options: WorkerOptions): WorkerHandle {
   const queue = options.queue === undefined ? DEFAULT_QUEUE : checkQueueName(options.queue);
   const threads = count('threads', options.threads, Math.max(1, availableParallelism()));
   const concurrency = count('concurrency', options.concurrency, threads);
-  const lockDuration = count('lockDuration', options.lockDuration, 8_000);
-  const stalledInterval = count('stalledInterval', options.stalledInterval, 4_000);
+  // Both set Node timers in BullMQ, which fire after 1 ms when longer than MAX_TIMER_MS.
+  const lockDuration = count('lockDuration', options.lockDuration, 8_000, MAX_TIMER_MS);
+  const stalledInterval = count('stalledInterval', options.stalledInterval, 4_000, MAX_TIMER_MS);
   const allowed = roots(options.allow);
   const modulesOnly = options.modulesOnly === true;
   const secret = options.secret;

@@ -121,6 +121,21 @@ describe('bullmqExecutor options', () => {
     });
   });
 
+  it('takes the longest timer Node can set', () => {
+    const longest = 2 ** 31 - 1;
+    const resolved = resolveExecutorOptions({
+      connection: 'redis://x',
+      leasePeriod: longest,
+      sweepInterval: longest,
+      unavailableAfter: longest,
+    });
+    expect([resolved.leasePeriod, resolved.sweepInterval, resolved.unavailableAfter]).toEqual([
+      longest,
+      longest,
+      longest,
+    ]);
+  });
+
   it.each([
     [undefined, 'options'],
     [{}, 'connection'],
@@ -132,6 +147,10 @@ describe('bullmqExecutor options', () => {
     [{ connection: 'redis://x', sweepInterval: '1' }, 'sweepInterval'],
     [{ connection: 'redis://x', leasePeriod: 99 }, 'leasePeriod'],
     [{ connection: 'redis://x', leasePeriod: NaN }, 'leasePeriod'],
+    // Longer than a Node timer waits (it would fire after 1 ms).
+    [{ connection: 'redis://x', leasePeriod: 1e12 }, 'leasePeriod'],
+    [{ connection: 'redis://x', sweepInterval: 1e12 }, 'sweepInterval'],
+    [{ connection: 'redis://x', unavailableAfter: 2 ** 31 }, 'unavailableAfter'],
     [{ connection: 'redis://x', colour: 1 }, 'colour'],
   ])('refuses %j naming %s', (input, option) => {
     let error: unknown;
@@ -153,6 +172,8 @@ describe('startWorker options', () => {
     [{ connection: 'redis://x', threads: 0 }, 'threads'],
     [{ connection: 'redis://x', concurrency: 1.5 }, 'concurrency'],
     [{ connection: 'redis://x', lockDuration: -1 }, 'lockDuration'],
+    [{ connection: 'redis://x', lockDuration: 2 ** 31 }, 'lockDuration'],
+    [{ connection: 'redis://x', stalledInterval: 1e12 }, 'stalledInterval'],
     [{ connection: 'redis://x', allow: 'dir' }, 'allow'],
   ])('refuses %j naming %s, before connecting', (input, option) => {
     let error: unknown;
