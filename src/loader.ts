@@ -8,7 +8,7 @@
 import { now } from './clock.js';
 import { prepare } from './codec.js';
 import { Entry, type LoadState } from './entry.js';
-import { CancelledError, LoaderClosedError } from './errors.js';
+import { CancelledError, LoaderClosedError, RedisUnavailableError, RunLostError } from './errors.js';
 import type { Executor, Outcome, RunHandle } from './executor.js';
 import { loadHasher } from './hash.js';
 import { deriveKey, keyPrefix, type DerivedKey } from './key.js';
@@ -243,6 +243,13 @@ export class Coordinator {
     const found = this.#store.find(key);
     if (found) {
       this.#store.touch(found, this.#readTime());
+      // A run the executor lost, or could not hand over, says nothing about the function: the
+      // next call runs it again (as the error's message says) instead of serving that failure.
+      if (!found.run && found.failure && runAgainOnCall(found.failure.error)) {
+        found.refreshTimer?.cancel();
+        found.refreshTimer = undefined;
+        this.#start(found);
+      }
       return found;
     }
     return this.#create(registration, key);
@@ -418,4 +425,9 @@ export class Coordinator {
       this.#executor.forget?.(channel.fn);
     }
   }
+}
+
+/** Failures of the executor, not of the function: a later call starts a new run (see #entryFor). */
+function runAgainOnCall(error: unknown): boolean {
+  return error instanceof RunLostError || error instanceof RedisUnavailableError;
 }

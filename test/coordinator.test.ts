@@ -3,7 +3,7 @@
  * refresh from each run's start, batching by pollInterval, eviction, clearing.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { CancelledError } from '../src/errors.js';
+import { CancelledError, RedisUnavailableError, RunLostError } from '../src/errors.js';
 import type { UpdateEvent } from '../src/entry.js';
 import { useFakeClock, fakeCoordinator } from './fixtures/fake-executor.js';
 
@@ -201,5 +201,41 @@ describe('clear()', () => {
     core.clear(one, undefined);
     expect(core.size).toBe(1);
     expect(core.state(other, [1]).status).toBe('complete');
+  });
+});
+
+describe('a run the executor lost', () => {
+  it.each([
+    ['RunLostError', () => new RunLostError('gone')],
+    ['RedisUnavailableError', () => new RedisUnavailableError('down')],
+  ])('after a %s, the next call runs the entry again; wait() waits for that run', async (_name, lost) => {
+    const { core, executor } = fakeCoordinator();
+    const reg = core.register(fn, {});
+    core.read(reg, [1]);
+    executor.last.fail(lost());
+    await settleMicrotasks();
+    expect(executor.runs).toHaveLength(1);
+    // state() reads without starting anything.
+    expect(core.state(reg, [1]).status).toBe('error');
+    expect(executor.runs).toHaveLength(1);
+    // A call serves the failure it has and starts the entry again.
+    expect(() => core.read(reg, [1])).toThrow(lost().message);
+    expect(executor.runs).toHaveLength(2);
+    const waited = core.wait(reg, [1]);
+    expect(executor.runs).toHaveLength(2);
+    executor.last.succeed('back');
+    await expect(waited).resolves.toBe('back');
+    expect(core.read(reg, [1])).toBe('back');
+  });
+
+  it("does not run the entry again after the function's own error", async () => {
+    const { core, executor } = fakeCoordinator();
+    const reg = core.register(fn, {});
+    core.read(reg, [1]);
+    executor.last.fail(new Error('its own'));
+    await settleMicrotasks();
+    expect(() => core.read(reg, [1])).toThrow('its own');
+    await expect(core.wait(reg, [1])).rejects.toThrow('its own');
+    expect(executor.runs).toHaveLength(1);
   });
 });
