@@ -49,6 +49,8 @@ import { Wire } from './wire.js';
 const KNOWN_ENTRIES = 100_000;
 /** Bound on close() waiting for BullMQ's own clients to quit (Redis may be down). */
 const CLOSE_WAIT_MS = 2_000;
+/** Milliseconds before adding a run's job again after the connection dropped under it. */
+const RETRY_ADD_MS = 100;
 /** A pending run's job is checked at least every this many sweep intervals. */
 const CHECK_BACKOFF_MAX = 8;
 /** Job states read at once by a sweep. */
@@ -72,6 +74,8 @@ class PendingRun implements RunHandle {
   jobId: string | undefined;
   /** The add of its job has been answered: the sweep may look the job up. */
   added = false;
+  /** Adding its job is tried again when the connection drops meanwhile (see #begin). */
+  retries = false;
   /** Milliseconds from `since` after which the sweep checks its job (see #sweep). */
   checkAfter: number;
   done = false;
@@ -125,6 +129,8 @@ export class BullmqExecutor implements Executor {
   readonly #subscriber: Redis;
   #watcher:
     { holds: (entry: string) => boolean; deliver: (entry: string, outcome: Outcome) => void } | undefined;
+  /** The command connection has been ready at least once. */
+  #wasReady = false;
   /** Epoch ms of Redis's latest answer. */
   #lastContact = now();
   readonly #sweeper: NodeJS.Timeout;
@@ -173,6 +179,7 @@ export class BullmqExecutor implements Executor {
     // Awaited by every run; a rejection no run awaited yet must not become an unhandled one.
     this.#firstReady.catch(() => undefined);
     this.#client.on('ready', () => {
+      this.#wasReady = true;
       this.#lastContact = now();
       void this.#sweep(true);
     });
@@ -196,6 +203,8 @@ export class BullmqExecutor implements Executor {
   submit(request: RunRequest, onSettle: (outcome: Outcome) => void): RunHandle {
     if (this.#closed) throw new LoaderClosedError();
     const run = new PendingRun(this, request, onSettle, this.#options.sweepInterval);
+    // Connected, or connecting for the first time: a dropped connection is waited out.
+    run.retries = this.#client.status === 'ready' || !this.#wasReady;
     this.#pending.add(run);
     void this.#begin(run);
     return run;
@@ -285,6 +294,7 @@ export class BullmqExecutor implements Executor {
   }
 
   async #begin(run: PendingRun): Promise<void> {
+    if (run.done) return;
     const { request } = run;
     const entry = run.entry;
     try {
@@ -355,6 +365,19 @@ export class BullmqExecutor implements Executor {
       this.#listen(run, jobId);
       await this.#check(jobId);
     } catch (error) {
+      if (run.done) return;
+      // The connection dropped while the run was being added (ioredis reconnects within
+      // milliseconds): tried again until `unavailableAfter`, as a pending run. A run submitted
+      // while Redis was already unreachable fails at once (run.retries is false).
+      if (
+        !this.#closed &&
+        run.retries &&
+        connectionLost(error, this.#client) &&
+        now() - run.since < this.#options.unavailableAfter
+      ) {
+        after(RETRY_ADD_MS, () => void this.#begin(run));
+        return;
+      }
       this.finish(run, {
         ok: false,
         error: this.#closed ? new LoaderClosedError() : unavailable(error),
@@ -608,6 +631,16 @@ function parseReturned(text: string | null): unknown {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Whether a command failed because the connection went away (ioredis gives these errors no
+ * code): the client is not ready, or the error says the connection closed under the command.
+ */
+function connectionLost(error: unknown, client: Redis): boolean {
+  if (client.status !== 'ready') return true;
+  const message = error instanceof Error ? error.message : String(error);
+  return /connection is closed|connection close|isn't writeable/i.test(message);
 }
 
 /** The outcome a job's return value carries (see JobReturn), if it carries one. */

@@ -14,7 +14,7 @@ import { bullmqExecutor } from '../../src/distributed/bullmq-executor.js';
 import { JOB_VERSION, type JobData, type SettledNote } from '../../src/distributed/job.js';
 import { Wire } from '../../src/distributed/wire.js';
 import { startWorker } from '../../src/distributed/worker-service.js';
-import { ensureBuilt, redisInstalled, RedisServer, WorkerProcess } from './cluster.js';
+import { ensureBuilt, redisInstalled, RedisServer, until, WorkerProcess } from './cluster.js';
 
 const installed = redisInstalled();
 const HOLD_MS = 400;
@@ -153,6 +153,45 @@ describe.skipIf(!installed)('settling regardless of message order', { timeout: 6
       await servedWorker.close(5_000);
       await queue.close();
       listener.disconnect();
+      admin.disconnect();
+      await loader.close();
+    }
+  });
+
+  it('waits out a dropped connection while runs are being added, as pending runs', async () => {
+    // No worker on this queue: the runs stay pending, and only the drops could fail them.
+    const RUNS = 5_000;
+    const loader = createLoader({
+      maxEntries: RUNS,
+      executor: bullmqExecutor({ connection: redis.url, queue: 'dropped', unavailableAfter: 10_000 }),
+    });
+    const admin = new Redis(redis.url);
+    const queue = new Queue('dropped', { connection: { host: '127.0.0.1', port: redis.port } });
+    try {
+      const echo = loader.asyncLoad((n: number) => n);
+      const failures: unknown[] = [];
+      const pending = Array.from({ length: RUNS }, (_, i) =>
+        echo.wait(i).catch((error: unknown) => void failures.push(error)),
+      );
+      // From the first job added until the last, the app's connections are cut every few
+      // milliseconds (the caller's own is spared): commands in flight fail, and ioredis
+      // reconnects at once.
+      await until(async () => (await queue.getWaitingCount()) > 0, 'the first job added', 20_000);
+      let kills = 0;
+      let added = 0;
+      const deadline = Date.now() + 20_000;
+      while ((added = await queue.getWaitingCount()) < RUNS && Date.now() < deadline) {
+        await admin.client('KILL', 'TYPE', 'normal');
+        kills++;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      expect({ added, failures: failures.length }).toEqual({ added: RUNS, failures: 0 });
+      expect(kills).toBeGreaterThan(0);
+      await loader.close();
+      await Promise.all(pending);
+      expect(failures).toHaveLength(RUNS);
+    } finally {
+      await queue.close();
       admin.disconnect();
       await loader.close();
     }
