@@ -696,7 +696,8 @@ export class Walker {
     for (; i < length; i++) {
       v = arr[i];
       if (typeof v !== 'number') break;
-      packed[i] = v;
+      // Every NaN as the one NaN: the bytes are hashed and compared, and NaN is NaN to the key.
+      packed[i] = v === v ? v : NaN;
     }
     if (i === length) {
       (this.binaries ??= []).push(packed);

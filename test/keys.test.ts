@@ -10,6 +10,21 @@ beforeAll(() => loadHasher());
 afterEach(() => setHashForTesting());
 
 describe('canonical key text', () => {
+  it('keys every NaN as NaN, also in a big array of numbers (hashed as bytes)', () => {
+    // A NaN of another bit pattern, as read from binary data.
+    const otherNaN = new Float64Array(new Uint32Array([1, 0xfff80000]).buffer)[0]!;
+    expect(otherNaN).toBeNaN();
+    for (const length of [10, 300]) {
+      const plain = Array.from({ length }, (_, i) => i);
+      const other = [...plain];
+      plain[length - 1] = NaN;
+      other[length - 1] = otherNaN;
+      const [a, b] = [deriveKey(P, [plain]), deriveKey(P, [other])];
+      expect(b.text).toBe(a.text);
+      expect(sameBinaries(a.binaries, b.binaries)).toBe(true);
+    }
+  });
+
   it('ignores object key order, at any depth', () => {
     expect(text({ a: 1, b: { c: 2, d: [3] } })).toBe(text({ b: { d: [3], c: 2 }, a: 1 }));
   });
