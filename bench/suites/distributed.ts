@@ -95,28 +95,28 @@ export async function distributed({ quick }: SuiteOptions): Promise<Figure[]> {
     // Warm-up of every path.
     for (let i = 0; i < 50; i++) await Promise.all([add.wait(-1 - i), raw(-1 - i), rawThreads(-1 - i)]);
 
-    // Throughput.
+    // Throughput: RUNS calls at once, runs/s. Latency: one call at a time, p50 in ms.
+    type Call = (a: number) => Promise<unknown>;
+    const burst = (call: Call) => async (): Promise<number> => {
+      const from = (base += RUNS);
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: RUNS }, (_, i) => call(from + i)));
+      return RUNS / ((performance.now() - t0) / 1000);
+    };
+    const oneByOne = (call: Call) => async (): Promise<number> => {
+      const xs: number[] = [];
+      for (let i = 0; i < SEQUENTIAL; i++) {
+        const a = ++base;
+        const t0 = performance.now();
+        await call(a);
+        xs.push(performance.now() - t0);
+      }
+      return percentile(xs, 50);
+    };
+    const viaLoader: Call = (a) => add.wait(a);
+
     const tput = await interleave(
-      {
-        ours: async () => {
-          const from = (base += RUNS);
-          const t0 = performance.now();
-          await Promise.all(Array.from({ length: RUNS }, (_, i) => add.wait(from + i)));
-          return RUNS / ((performance.now() - t0) / 1000);
-        },
-        raw: async () => {
-          const from = (base += RUNS);
-          const t0 = performance.now();
-          await Promise.all(Array.from({ length: RUNS }, (_, i) => raw(from + i)));
-          return RUNS / ((performance.now() - t0) / 1000);
-        },
-        threads: async () => {
-          const from = (base += RUNS);
-          const t0 = performance.now();
-          await Promise.all(Array.from({ length: RUNS }, (_, i) => rawThreads(from + i)));
-          return RUNS / ((performance.now() - t0) / 1000);
-        },
-      },
+      { ours: burst(viaLoader), raw: burst(raw), threads: burst(rawThreads) },
       ROUNDS,
     );
     const tr = stat(ratios(tput.ours, tput.raw));
@@ -142,40 +142,8 @@ export async function distributed({ quick }: SuiteOptions): Promise<Figure[]> {
       met: true,
     });
 
-    // Latency.
     const lat = await interleave(
-      {
-        ours: async () => {
-          const xs: number[] = [];
-          for (let i = 0; i < SEQUENTIAL; i++) {
-            const a = ++base;
-            const t0 = performance.now();
-            await add.wait(a);
-            xs.push(performance.now() - t0);
-          }
-          return percentile(xs, 50);
-        },
-        raw: async () => {
-          const xs: number[] = [];
-          for (let i = 0; i < SEQUENTIAL; i++) {
-            const a = ++base;
-            const t0 = performance.now();
-            await raw(a);
-            xs.push(performance.now() - t0);
-          }
-          return percentile(xs, 50);
-        },
-        threads: async () => {
-          const xs: number[] = [];
-          for (let i = 0; i < SEQUENTIAL; i++) {
-            const a = ++base;
-            const t0 = performance.now();
-            await rawThreads(a);
-            xs.push(performance.now() - t0);
-          }
-          return percentile(xs, 50);
-        },
-      },
+      { ours: oneByOne(viaLoader), raw: oneByOne(raw), threads: oneByOne(rawThreads) },
       ROUNDS,
     );
     const lr = stat(ratios(lat.ours, lat.raw));

@@ -181,7 +181,7 @@ describe.skipIf(!installed)('settling regardless of message order', { timeout: 6
       let added = 0;
       const deadline = Date.now() + 20_000;
       while ((added = await queue.getWaitingCount()) < RUNS && Date.now() < deadline) {
-        await admin.client('KILL', 'TYPE', 'normal');
+        await admin.call('CLIENT', 'KILL', 'TYPE', 'normal');
         kills++;
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
