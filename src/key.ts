@@ -169,13 +169,6 @@ class Reading {
   #valueCount = 0;
   /** Objects of more than FOR_IN_KEYS keys, each with its own read (see #bigObject). */
   #big: Map<object, Read> | undefined;
-  /**
-   * Objects met more than once in this call. Each meeting is read afresh (a getter may answer
-   * differently), but the walker's reads are one per object: the memo could then store the
-   * tokens of one reading under the text of another. Such a call is neither looked up nor
-   * stored, and the walker reads these objects itself.
-   */
-  #repeated: Set<object> | undefined;
 
   constructor(memo: KeyMemo) {
     this.#memo = memo;
@@ -194,9 +187,7 @@ class Reading {
   reads(): Map<object, Read> {
     const map = new Map<object, Read>(this.#big);
     const starts = this.#starts;
-    const repeated = this.#repeated;
     for (let i = 0; i < this.#objectCount; i++) {
-      if (repeated?.has(this.#objects[i]!)) continue;
       const start = starts[i]!;
       const layout = this.#layouts[i];
       const end = i + 1 < this.#objectCount ? starts[i + 1]! : this.#valueCount;
@@ -206,11 +197,15 @@ class Reading {
         : this.#values.slice(start, end);
       map.set(this.#objects[i]!, { labels: layout?.labels, values });
     }
-    if (repeated) for (const obj of repeated) map.delete(obj);
     return map;
   }
 
-  /** Whether `obj` was met before in this call (then the call is not memoized: see #repeated). */
+  /**
+   * Whether `obj` was met before in this call. Each meeting is read afresh (a getter may answer
+   * differently), which the memo's path cannot tell from plain objects holding those values:
+   * such a call is neither looked up nor stored; the reading stops there, and the walker reads
+   * the object at its other places.
+   */
   #metBefore(obj: object): boolean {
     const objects = this.#objects;
     for (let i = 0; i < this.#objectCount; i++) if (objects[i] === obj) return true;
@@ -237,7 +232,6 @@ class Reading {
     this.#valueCount = 0;
     this.#level = undefined;
     this.#big = undefined;
-    this.#repeated = undefined;
   }
 
   #token(token: unknown): void {
@@ -296,7 +290,6 @@ class Reading {
       return;
     }
     if (this.#metBefore(v)) {
-      (this.#repeated ??= new Set()).add(v);
       this.complete = false;
       return;
     }
@@ -513,8 +506,12 @@ function isIndex(key: string, length: number): boolean {
 
 export class Walker {
   out = '';
-  /** What the memo's reading already read of some objects: written from there, not read again. */
-  readonly #reads: ReadonlyMap<object, Read> | undefined;
+  /**
+   * What the memo's reading already read of some objects: written from there, not read again.
+   * Each read is used once: an object met at a second place is read there (the run receives a
+   * tree, with a copy of it at each place).
+   */
+  readonly #reads: Map<object, Read> | undefined;
   binaries: (ArrayBufferView | ArrayBuffer)[] | undefined;
   /** True when a binary leaf was written without its hash (the hasher still loading). */
   provisional = false;
@@ -524,7 +521,7 @@ export class Walker {
   /** Objects being written, outermost first: meeting one again is a cycle, written `^i;`. */
   readonly #open: object[] = [];
 
-  constructor(reads?: ReadonlyMap<object, Read>) {
+  constructor(reads?: Map<object, Read>) {
     this.#reads = reads;
   }
 
@@ -565,6 +562,7 @@ export class Walker {
     open.push(obj);
     const read = this.#reads?.get(obj);
     if (read) {
+      this.#reads!.delete(obj);
       this.#fromRead(read, depth);
       open.pop();
       return;
