@@ -29,10 +29,12 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+/** Digits only: Number() would also take `1e3`, `0x10` and ` 5 `. */
 function integer(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) fail(`--${name} must be an integer >= 1, got ${JSON.stringify(text)}`);
+  const n = /^[0-9]{1,16}$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1)
+    fail(`--${name} must be an integer >= 1, got ${JSON.stringify(text)}`);
   return n;
 }
 
@@ -64,6 +66,9 @@ async function main(): Promise<void> {
   const secretVar = values['secret-env'] ?? 'ASYNC_LOAD_SECRET';
   const secret = process.env[secretVar];
   if (values['secret-env'] && !secret) fail(`--secret-env ${secretVar}: that variable is not set.`);
+  const grace = integer('grace', values.grace);
+  if (grace !== undefined && grace > 2_147_483_647)
+    fail(`--grace must be at most 2147483647 (the longest a Node timer waits), got ${grace}`);
   const worker = startWorker({
     connection: values.redis,
     queue: values.queue,
@@ -76,7 +81,6 @@ async function main(): Promise<void> {
     stalledInterval: integer('stalled-interval', values['stalled-interval']),
     onError: (error) => process.stderr.write(`async-load worker: ${error.message}\n`),
   });
-  const grace = integer('grace', values.grace);
   const stop = (): void => {
     process.stdout.write('async-load worker: stopping\n');
     worker.close(grace).then(

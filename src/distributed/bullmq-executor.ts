@@ -343,7 +343,7 @@ export class BullmqExecutor implements Executor {
         await this.#client
           .multi()
           .hset(key, ...fields)
-          .pexpire(key, this.#options.jobExpiry)
+          .pexpire(key, Math.ceil(this.#options.jobExpiry))
           .exec();
       }
       // Listened for before the add: the worker may finish the job, and its note or event

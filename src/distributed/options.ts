@@ -79,10 +79,14 @@ const KNOWN = [
   'leasePeriod',
 ];
 
+/**
+ * A duration in milliseconds, > 0 and at most Number.MAX_SAFE_INTEGER: Redis takes `ttl` and
+ * `jobExpiry` as integer expiries (PEXPIRE), and refused 1e300 with every result's write.
+ */
 function positive(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
-    throw invalid(name, value, 'a finite number > 0 (milliseconds)');
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > Number.MAX_SAFE_INTEGER)
+    throw invalid(name, value, 'a number of milliseconds > 0 and at most Number.MAX_SAFE_INTEGER');
   return value;
 }
 
@@ -92,14 +96,14 @@ function positive(name: string, value: unknown, fallback: number): number {
  * swept every millisecond).
  */
 function timerLength(name: string, value: unknown, fallback: number, min = 0): number {
-  const ms = positive(name, value, fallback);
-  if (ms < min || ms > MAX_TIMER_MS)
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value > 0 && value >= min && value <= MAX_TIMER_MS))
     throw invalid(
       name,
       value,
       `${min > 0 ? `a number of milliseconds from ${min}` : 'a number of milliseconds > 0'} and at most ${MAX_TIMER_MS.toLocaleString('en-US')} (the longest a Node timer waits)`,
     );
-  return ms;
+  return value;
 }
 
 export function checkQueueName(value: unknown): string {

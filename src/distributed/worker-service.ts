@@ -17,7 +17,7 @@ import type { RedisOptions } from 'ioredis';
 import { now } from '../clock.js';
 import { encodeThrown, prepare, type Carried } from '../codec.js';
 import type { Outcome } from '../executor.js';
-import { invalid } from '../options.js';
+import { invalid, MAX_THREADS } from '../options.js';
 import { PoolExecutor } from '../pool-executor.js';
 import { MAX_TIMER_MS } from '../timers.js';
 import { connect } from './bullmq-executor.js';
@@ -67,11 +67,14 @@ export interface WorkerHandle {
   /** Resolves once connected to Redis and taking jobs. */
   readonly ready: Promise<void>;
   /**
-   * Stops taking jobs, waits up to `graceMs` for the running ones, then stops; a job still
-   * running is taken again by another worker (stalled-job recovery).
+   * Stops taking jobs, waits up to `graceMs` (0 to 2,147,483,647, or Infinity) for the running
+   * ones, then stops; a job still running is taken again by another worker (stalled-job recovery).
    */
   close(graceMs?: number): Promise<void>;
 }
+
+/** Longest close() waits for BullMQ's forced close (it waits for Redis, which may be gone). */
+const FORCED_CLOSE_WAIT_MS = 2_000;
 
 function count(name: string, value: unknown, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
@@ -134,7 +137,13 @@ function wellFormed(data: unknown): data is JobData {
 export function startWorker(options: WorkerOptions): WorkerHandle {
   const connection = checkConnection(options.connection);
   const queue = options.queue === undefined ? DEFAULT_QUEUE : checkQueueName(options.queue);
-  const threads = count('threads', options.threads, Math.max(1, availableParallelism()));
+  // As a loader's pool: at most MAX_THREADS, all started at once.
+  const threads = count(
+    'threads',
+    options.threads,
+    Math.min(MAX_THREADS, Math.max(1, availableParallelism())),
+    MAX_THREADS,
+  );
   const concurrency = count('concurrency', options.concurrency, threads);
   // Both set Node timers in BullMQ, which fire after 1 ms when longer than MAX_TIMER_MS.
   const lockDuration = count('lockDuration', options.lockDuration, 8_000, MAX_TIMER_MS);
@@ -250,8 +259,12 @@ export function startWorker(options: WorkerOptions): WorkerHandle {
     }
   };
 
+  // Its failures reach onError through the Worker's own 'error' event; without a listener here,
+  // ioredis also prints each failed reconnect as an unhandled error event.
+  const workerConnection = connect(connection, { maxRetriesPerRequest: null });
+  workerConnection.on('error', () => undefined);
   const worker = new Worker(queue, announced, {
-    connection: connect(connection, { maxRetriesPerRequest: null }),
+    connection: workerConnection,
     concurrency,
     lockDuration,
     stalledInterval,
@@ -263,19 +276,34 @@ export function startWorker(options: WorkerOptions): WorkerHandle {
   return {
     ready: worker.waitUntilReady().then(() => undefined),
     close(graceMs = 30_000): Promise<void> {
+      // Infinity: wait for running jobs however long they take. A Node timer longer than
+      // MAX_TIMER_MS fires after 1 ms, which would force the close at once.
+      if (
+        typeof graceMs !== 'number' ||
+        Number.isNaN(graceMs) ||
+        graceMs < 0 ||
+        (graceMs > MAX_TIMER_MS && graceMs !== Infinity)
+      )
+        return Promise.reject(
+          invalid('graceMs', graceMs, `0 to ${MAX_TIMER_MS.toLocaleString('en-US')} ms, or Infinity`),
+        );
       closing ??= (async () => {
         let timer: NodeJS.Timeout | undefined;
         const graceful = worker.close();
         const forced = new Promise<void>((done) => {
+          if (graceMs === Infinity) return;
           timer = setTimeout(() => {
             // Running jobs stay locked until their lock expires, then another worker takes them.
+            // BullMQ's forced close waits for Redis: with Redis unreachable it never returned.
             void worker.close(true).then(done, done);
+            setTimeout(done, FORCED_CLOSE_WAIT_MS).unref();
           }, graceMs);
         });
         await Promise.race([graceful, forced]);
         clearTimeout(timer);
         await pool.close();
         client.disconnect();
+        workerConnection.disconnect();
       })();
       return closing;
     },

@@ -1,5 +1,6 @@
 // The distributed executor's pure parts: job signing, entry identity, option validation.
 
+import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createLoader } from '../../src/create-loader.js';
@@ -143,6 +144,9 @@ describe('bullmqExecutor options', () => {
     [{ connection: 'redis://x', queue: 'a:b' }, 'queue'],
     [{ connection: 'redis://x', secret: '' }, 'secret'],
     [{ connection: 'redis://x', ttl: -1 }, 'ttl'],
+    // Past what Redis takes as an expiry.
+    [{ connection: 'redis://x', ttl: 1e300 }, 'ttl'],
+    [{ connection: 'redis://x', jobExpiry: 2 ** 63 }, 'jobExpiry'],
     [{ connection: 'redis://x', unavailableAfter: Infinity }, 'unavailableAfter'],
     [{ connection: 'redis://x', sweepInterval: '1' }, 'sweepInterval'],
     [{ connection: 'redis://x', leasePeriod: 99 }, 'leasePeriod'],
@@ -173,6 +177,9 @@ describe('startWorker options', () => {
     [{ connection: 'redis://x', concurrency: 1.5 }, 'concurrency'],
     [{ connection: 'redis://x', lockDuration: -1 }, 'lockDuration'],
     [{ connection: 'redis://x', lockDuration: 2 ** 31 }, 'lockDuration'],
+    // As a loader's pool: at most 256 threads, all started at once.
+    [{ connection: 'redis://x', threads: 257 }, 'threads'],
+    [{ connection: 'redis://x', threads: 2 ** 31 }, 'threads'],
     [{ connection: 'redis://x', stalledInterval: 1e12 }, 'stalledInterval'],
     [{ connection: 'redis://x', allow: 'dir' }, 'allow'],
   ])('refuses %j naming %s, before connecting', (input, option) => {
@@ -198,5 +205,57 @@ describe('bullmqExecutor', () => {
     await expect(a.wait(1)).rejects.toMatchObject({ code: 'ERR_ASYNC_LOAD_REDIS_UNAVAILABLE' });
     await first.close();
     await second.close();
+  });
+});
+
+describe('a worker closing', () => {
+  it('closes with Redis unreachable, once it has failed to connect', { timeout: 15_000 }, async () => {
+    let failed!: () => void;
+    const failing = new Promise<void>((resolve) => (failed = resolve));
+    const worker = startWorker({ connection: 'redis://127.0.0.1:1', threads: 1, onError: () => failed() });
+    await failing;
+    // BullMQ's forced close waits for Redis: close() bounds that wait.
+    await worker.close(0);
+  });
+
+  it.each([[-1], [NaN], [2 ** 31], ['5']])(
+    'refuses a grace of %j, naming it, and closes with a valid one',
+    async (grace) => {
+      const worker = startWorker({ connection: 'redis://127.0.0.1:1', threads: 1 });
+      try {
+        const error: unknown = await worker.close(grace as number).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(OptionError);
+        expect((error as OptionError).option).toBe('graceMs');
+      } finally {
+        await worker.close(0);
+      }
+    },
+  );
+});
+
+describe('the worker command', () => {
+  const bin = new URL('../../dist/bin/async-load.js', import.meta.url).pathname;
+  const run = (...args: string[]): { status: number | null; stderr: string } => {
+    const r = spawnSync(process.execPath, [bin, 'worker', '--redis', 'redis://127.0.0.1:1', ...args], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    return { status: r.status, stderr: r.stderr };
+  };
+
+  it.each([
+    [['--threads', '1e3'], /--threads must be an integer/],
+    [['--concurrency', '0x10'], /--concurrency must be an integer/],
+    [['--grace', '2147483648'], /--grace must be at most 2147483647/],
+  ])('refuses %j before starting', (args, message) => {
+    const r = run(...args);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('refuses more threads than a loader may have', () => {
+    const r = run('--threads', '257');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/threads/);
   });
 });
