@@ -272,9 +272,13 @@ export function startWorker(options: WorkerOptions): WorkerHandle {
   });
   worker.on('error', (error) => onError(error));
 
+  // Rejects when the worker closes before it was ready; a caller who never awaits it must not
+  // get an unhandled rejection.
+  const ready = worker.waitUntilReady().then(() => undefined);
+  ready.catch(() => undefined);
   let closing: Promise<void> | undefined;
   return {
-    ready: worker.waitUntilReady().then(() => undefined),
+    ready,
     close(graceMs = 30_000): Promise<void> {
       // Infinity: wait for running jobs however long they take. A Node timer longer than
       // MAX_TIMER_MS fires after 1 ms, which would force the close at once.
