@@ -694,10 +694,12 @@ export class Walker {
     for (; i < length; i++) {
       v = arr[i];
       if (typeof v !== 'number') break;
-      // Every NaN as the one NaN: the bytes are hashed and compared, and NaN is NaN to the key.
-      packed[i] = v === v ? v : NaN;
+      packed[i] = v;
     }
     if (i === length) {
+      // Every NaN as the one NaN: the bytes are hashed and compared, and NaN is NaN to the key.
+      // Looked for natively first (a test per element in the loop above cost a third of it).
+      if (packed.includes(NaN)) for (let j = 0; j < length; j++) if (packed[j] !== packed[j]) packed[j] = NaN;
       (this.binaries ??= []).push(packed);
       this.out += `P${length}:${this.#hash(packed)};`;
       return;
