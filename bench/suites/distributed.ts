@@ -58,6 +58,28 @@ export async function distributed({ quick }: SuiteOptions): Promise<Figure[]> {
   const workers: WorkerProcess[] = [];
   const raws: { kill: () => void }[] = [];
   const figures: Figure[] = [];
+
+  /** A figure of ours beside a baseline of the same rounds, as the per-round ratio. */
+  const compare = (
+    name: string,
+    unit: string,
+    ours: number[],
+    [baselineName, baseline]: [string, number[]],
+    target: string,
+    met: (median: number) => boolean,
+  ): void => {
+    const ratio = stat(ratios(ours, baseline));
+    figures.push({
+      suite: 'distributed',
+      name,
+      unit,
+      ours: stat(ours),
+      baseline: { name: baselineName, stat: stat(baseline) },
+      ratio,
+      target,
+      met: met(ratio.median),
+    });
+  };
   try {
     const fast = ['--concurrency', String(CONCURRENCY), '--threads', '1'];
     workers.push(
@@ -119,55 +141,43 @@ export async function distributed({ quick }: SuiteOptions): Promise<Figure[]> {
       { ours: burst(viaLoader), raw: burst(raw), threads: burst(rawThreads) },
       ROUNDS,
     );
-    const tr = stat(ratios(tput.ours, tput.raw));
-    figures.push({
-      suite: 'distributed',
-      name: `throughput, ${RUNS.toLocaleString('en-US')} trivial runs at once, 2 worker processes`,
-      unit: 'runs/s',
-      ours: stat(tput.ours),
-      baseline: { name: 'raw BullMQ add + waitUntilFinished', stat: stat(tput.raw) },
-      ratio: tr,
-      target: '≥ 0.8×',
-      met: tr.median >= 0.8,
-    });
-    const tt = stat(ratios(tput.ours, tput.threads));
-    figures.push({
-      suite: 'distributed',
-      name: `throughput, ${RUNS.toLocaleString('en-US')} trivial runs at once, vs raw BullMQ running the function on a Piscina thread`,
-      unit: 'runs/s',
-      ours: stat(tput.ours),
-      baseline: { name: 'raw BullMQ + Piscina (1 thread per worker)', stat: stat(tput.threads) },
-      ratio: tt,
-      target: 'reported',
-      met: true,
-    });
+    compare(
+      `throughput, ${RUNS.toLocaleString('en-US')} trivial runs at once, 2 worker processes`,
+      'runs/s',
+      tput.ours,
+      ['raw BullMQ add + waitUntilFinished', tput.raw],
+      '≥ 0.8×',
+      (median) => median >= 0.8,
+    );
+    compare(
+      `throughput, ${RUNS.toLocaleString('en-US')} trivial runs at once, vs raw BullMQ running the function on a Piscina thread`,
+      'runs/s',
+      tput.ours,
+      ['raw BullMQ + Piscina (1 thread per worker)', tput.threads],
+      'reported',
+      () => true,
+    );
 
     const lat = await interleave(
       { ours: oneByOne(viaLoader), raw: oneByOne(raw), threads: oneByOne(rawThreads) },
       ROUNDS,
     );
-    const lr = stat(ratios(lat.ours, lat.raw));
-    figures.push({
-      suite: 'distributed',
-      name: `call → value, one at a time, p50 per round of ${SEQUENTIAL}`,
-      unit: 'ms',
-      ours: stat(lat.ours),
-      baseline: { name: 'raw BullMQ add → waitUntilFinished', stat: stat(lat.raw) },
-      ratio: lr,
-      target: '≤ 1.2×',
-      met: lr.median <= 1.2,
-    });
-    const lt = stat(ratios(lat.ours, lat.threads));
-    figures.push({
-      suite: 'distributed',
-      name: `call → value, one at a time, p50 per round of ${SEQUENTIAL}, vs raw BullMQ running the function on a Piscina thread`,
-      unit: 'ms',
-      ours: stat(lat.ours),
-      baseline: { name: 'raw BullMQ + Piscina add → waitUntilFinished', stat: stat(lat.threads) },
-      ratio: lt,
-      target: 'reported',
-      met: true,
-    });
+    compare(
+      `call → value, one at a time, p50 per round of ${SEQUENTIAL}`,
+      'ms',
+      lat.ours,
+      ['raw BullMQ add → waitUntilFinished', lat.raw],
+      '≤ 1.2×',
+      (median) => median <= 1.2,
+    );
+    compare(
+      `call → value, one at a time, p50 per round of ${SEQUENTIAL}, vs raw BullMQ running the function on a Piscina thread`,
+      'ms',
+      lat.ours,
+      ['raw BullMQ + Piscina add → waitUntilFinished', lat.threads],
+      'reported',
+      () => true,
+    );
     await Promise.all([events.close(), queue.close(), threadEvents.close(), threadQueue.close()]);
     await loader.close();
 
@@ -207,30 +217,24 @@ export async function distributed({ quick }: SuiteOptions): Promise<Figure[]> {
       return performance.now() - t0;
     };
     const f64 = await interleave({ ours: () => ours(floats), v8: () => v8Way(floats) }, ROUNDS * 2);
-    const fr = stat(ratios(f64.ours, f64.v8));
-    figures.push({
-      suite: 'distributed',
-      name: '8 MiB Float64Array through Redis and back',
-      unit: 'ms',
-      ours: stat(f64.ours),
-      baseline: { name: 'v8.serialize / deserialize', stat: stat(f64.v8) },
-      ratio: fr,
-      target: '≤ 2×',
-      met: fr.median <= 2,
-    });
+    compare(
+      '8 MiB Float64Array through Redis and back',
+      'ms',
+      f64.ours,
+      ['v8.serialize / deserialize', f64.v8],
+      '≤ 2×',
+      (median) => median <= 2,
+    );
     const size = JSON.stringify(plain).length;
     const obj = await interleave({ ours: () => ours(plain), json: () => jsonWay(plain) }, ROUNDS * 2);
-    const or = stat(ratios(obj.ours, obj.json));
-    figures.push({
-      suite: 'distributed',
-      name: `${(size / 1e6).toFixed(2)} MB plain object through Redis and back`,
-      unit: 'ms',
-      ours: stat(obj.ours),
-      baseline: { name: 'JSON.stringify / parse', stat: stat(obj.json) },
-      ratio: or,
-      target: '≤ 3×',
-      met: or.median <= 3,
-    });
+    compare(
+      `${(size / 1e6).toFixed(2)} MB plain object through Redis and back`,
+      'ms',
+      obj.ours,
+      ['JSON.stringify / parse', obj.json],
+      '≤ 3×',
+      (median) => median <= 3,
+    );
     client.disconnect();
 
     // Recovery from a killed worker, with the worker's default lock settings.
