@@ -539,14 +539,8 @@ export class BullmqExecutor implements Executor {
       'returnvalue',
       'failedReason',
     );
-    const field = (i: number): string | null => fields[i] ?? null;
-    const [timestamp, processedOn, finishedOn, returned, failedReason] = [
-      field(0),
-      field(1),
-      field(2),
-      field(3),
-      field(4),
-    ] as const;
+    const [timestamp = null, processedOn = null, finishedOn = null, returned = null, failedReason = null] =
+      fields;
     this.#lastContact = now();
     if (timestamp === null) {
       this.#settleJob(jobId, () => ({
