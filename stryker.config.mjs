@@ -1,30 +1,38 @@
 // @ts-check
-import { PURE_MODULES } from './scripts/mutate-files.mjs';
+import { GROUPS } from './scripts/mutate-files.mjs';
+
+const name = process.env.ASYNC_LOAD_MUTATE_GROUP ?? 'coordinator';
+const group = GROUPS[/** @type {keyof typeof GROUPS} */ (name)];
+if (!group) throw new Error(`ASYNC_LOAD_MUTATE_GROUP=${name}: not one of ${Object.keys(GROUPS).join(', ')}`);
 
 /**
- * Mutation testing, second pass of `npm run mutate` (scripts/mutate.mjs): the coordinator, the
- * pool and the worker, against the whole mutation suite (vitest.mutate.config.ts, real threads).
- * The pure modules are the first pass (stryker.unit.config.mjs). One file:
- * `npx stryker run --mutate src/store.ts --incrementalFile reports/store.json`. Results are kept
- * in the incremental file, so a second run only tests mutants whose code or covering tests
- * changed. One process at a time: the suite starts real threads.
+ * Mutation testing of one file group (scripts/mutate-files.mjs), chosen by
+ * `ASYNC_LOAD_MUTATE_GROUP`; `npm run mutate` (scripts/mutate.mjs) runs every group in turn.
+ * Each group keeps its results in reports/incremental/<group>.json, which is committed: a run
+ * re-tests only the mutants whose code or covering tests changed. One file of a group, with a
+ * throw-away incremental file: `ASYNC_LOAD_MUTATE_GROUP=coordinator npx stryker run --mutate
+ * src/store.ts --incrementalFile reports/store.json`.
  * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
  */
 export default {
   testRunner: 'vitest',
-  vitest: { configFile: 'vitest.mutate.config.ts', related: false },
+  vitest: {
+    configFile: group.threadFree ? 'vitest.mutate-unit.config.ts' : 'vitest.mutate.config.ts',
+    related: false,
+  },
   plugins: ['@stryker-mutator/vitest-runner'],
-  mutate: ['src/**/*.ts', '!src/index.ts', 'workers/**/*.ts', ...PURE_MODULES.map((f) => `!${f}`)],
+  mutate: group.files,
   coverageAnalysis: 'perTest',
   checkers: [],
-  concurrency: 1,
+  // Thread-free tests only: one test process per core. Otherwise one: tests start real threads.
+  concurrency: group.threadFree && !('threadTests' in group) ? 2 : 1,
   timeoutMS: 4000,
   timeoutFactor: 1.25,
   incremental: true,
-  incrementalFile: 'reports/stryker-incremental.json',
+  incrementalFile: `reports/incremental/${name}.json`,
   reporters: ['clear-text', 'progress', 'html', 'json'],
-  htmlReporter: { fileName: 'reports/mutation/mutation.html' },
-  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  htmlReporter: { fileName: `reports/mutation/${name}.html` },
+  jsonReporter: { fileName: `reports/mutation/${name}.json` },
   tempDirName: '.stryker-tmp',
   cleanTempDir: true,
 };

@@ -1,17 +1,66 @@
 /**
- * The modules `npm run mutate` tests in its first pass, against the thread-free tests only
- * (stryker.unit.config.mjs, vitest.mutate-unit.config.ts): pure functions of values, each with
- * unit and property tests of its own, which every other test also reaches (each call derives a
- * key and carries its arguments), so that a mutant surviving them would otherwise run the whole
- * suite. Everything else in src/ and workers/ is the second pass (stryker.config.mjs).
+ * The file groups `npm run mutate` tests, one Stryker run each (stryker.config.mjs reads the group
+ * from `ASYNC_LOAD_MUTATE_GROUP`), each with its own incremental file in reports/incremental/
+ * (committed: a clean clone re-tests only the mutants whose code or covering tests changed since).
+ *
+ * - `key`, `pure`: pure functions of values, each with unit and property tests of their own, tested
+ *   against the thread-free tests only (vitest.mutate-unit.config.ts). Every other test also
+ *   reaches them (each call derives a key and carries its arguments), so a survivor would
+ *   otherwise run the whole suite only to survive again. Two processes at once: no threads.
+ * - `coordinator`: the loader, store, entries, options, notifier and timers, against the
+ *   thread-free tests (which drive the coordinator with a fake executor and fake time) and the
+ *   listed thread tests of its API (options, calls, listeners, life cycle). Every test with threads
+ *   reaches the loader, so against the whole suite each survivor would cost about a minute.
+ * - `pool`: the pool executor, its start slots and the worker, against the whole mutation suite
+ *   (vitest.mutate.config.ts, real threads), one process at a time.
+ * - `distributed`: the BullMQ executor's modules, against the whole mutation suite too (its
+ *   in-process tests need a redis-server on the PATH; the cluster tests run the build and are
+ *   left out).
  */
-export const PURE_MODULES = [
-  'src/key.ts',
-  'src/kinds.ts',
-  'src/codec.ts',
-  'src/key-memo.ts',
-  'src/hash.ts',
-  'src/rebuild-args.ts',
-  'src/task-function.ts',
-  'src/errors.ts',
-];
+export const GROUPS = {
+  key: { files: ['src/key.ts'], threadFree: true },
+  pure: {
+    files: [
+      'src/kinds.ts',
+      'src/codec.ts',
+      'src/key-memo.ts',
+      'src/hash.ts',
+      'src/rebuild-args.ts',
+      'src/task-function.ts',
+      'src/errors.ts',
+    ],
+    threadFree: true,
+  },
+  coordinator: {
+    files: [
+      'src/loader.ts',
+      'src/store.ts',
+      'src/entry.ts',
+      'src/entry-identity.ts',
+      'src/options.ts',
+      'src/notifier.ts',
+      'src/timers.ts',
+      'src/clock.ts',
+      'src/registration.ts',
+      'src/async-load.ts',
+      'src/create-loader.ts',
+      'src/default-loader.ts',
+      'src/stray-reports.ts',
+    ],
+    threadFree: true,
+    threadTests: [
+      'test/options.test.ts',
+      'test/calls.test.ts',
+      'test/listeners.test.ts',
+      'test/lifecycle.test.ts',
+      'test/errors.test.ts',
+      'test/wrapper-forms.test.ts',
+      'test/durations.test.ts',
+    ],
+  },
+  pool: {
+    files: ['src/pool-executor.ts', 'src/start-slots.ts', 'src/protocol.ts', 'src/executor.ts', 'workers/**/*.ts'],
+    threadFree: false,
+  },
+  distributed: { files: ['src/distributed/**/*.ts'], threadFree: false },
+};

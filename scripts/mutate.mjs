@@ -1,27 +1,23 @@
-// `npm run mutate`: both Stryker passes, one after the other (each runs one test process; the
-// suite starts real threads), then the scores per file and over src/ and workers/. Extra
-// arguments go to both passes (for example `--incrementalFile` is NOT one to pass here: each pass
-// keeps its own).
+// `npm run mutate [group ...]`: one Stryker run per file group (scripts/mutate-files.mjs), one
+// after the other, then the score of each file and the totals over src/ and workers/. Each group
+// reuses its committed results (reports/incremental/<group>.json) for the mutants whose code and
+// covering tests did not change; `--force` re-tests everything. Other arguments go to Stryker.
 import { spawnSync } from 'node:child_process';
+import { GROUPS } from './mutate-files.mjs';
 
-const extra = process.argv.slice(2);
-const passes = [
-  ['pure modules, thread-free tests', 'stryker.unit.config.mjs', 'reports/mutation/unit.json'],
-  [
-    'coordinator, pool and worker, whole mutation suite',
-    'stryker.config.mjs',
-    'reports/mutation/mutation.json',
-  ],
-];
+const args = process.argv.slice(2);
+const chosen = args.filter((a) => a in GROUPS);
+const extra = args.filter((a) => !(a in GROUPS));
 let failed = false;
-for (const [what, config] of passes) {
+for (const group of chosen.length > 0 ? chosen : Object.keys(GROUPS)) {
   const started = Date.now();
-  console.log(`\n== Stryker: ${what} (${config})`);
-  const r = spawnSync('npx', ['stryker', 'run', config, ...extra], { stdio: 'inherit' });
-  console.log(`== ${config}: exit ${r.status}, ${((Date.now() - started) / 60_000).toFixed(1)} min`);
+  console.log(`\n== Stryker: ${group} (${GROUPS[group].files.join(', ')})`);
+  const r = spawnSync('npx', ['stryker', 'run', ...extra], {
+    stdio: 'inherit',
+    env: { ...process.env, ASYNC_LOAD_MUTATE_GROUP: group },
+  });
+  console.log(`== ${group}: exit ${r.status}, ${((Date.now() - started) / 60_000).toFixed(1)} min`);
   failed ||= r.status !== 0;
 }
-spawnSync('node', ['scripts/mutation-scores.mjs', ...passes.map((p) => p[2]), '--quiet'], {
-  stdio: 'inherit',
-});
+spawnSync('node', ['scripts/mutation-scores.mjs', '--quiet'], { stdio: 'inherit' });
 process.exit(failed ? 1 : 0);

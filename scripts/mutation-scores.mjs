@@ -1,13 +1,16 @@
 // Per-file mutation scores (killed + timed out over valid mutants), totals over src/ and
 // workers/, and the surviving mutants, from Stryker JSON reports:
-// `node scripts/mutation-scores.mjs [report.json ...] [--quiet]` (default: both passes' reports).
+// `node scripts/mutation-scores.mjs [report.json ...] [--quiet]` (default: every group's last report).
 import { existsSync, readFileSync } from 'node:fs';
+import { GROUPS } from './mutate-files.mjs';
 
 const args = process.argv.slice(2);
 const quiet = args.includes('--quiet') || args.includes('quiet');
 let reports = args.filter((a) => a !== '--quiet' && a !== 'quiet');
 if (reports.length === 0)
-  reports = ['reports/mutation/unit.json', 'reports/mutation/mutation.json'].filter(existsSync);
+  reports = Object.keys(GROUPS)
+    .map((group) => `reports/mutation/${group}.json`)
+    .filter(existsSync);
 
 const files = {};
 for (const report of reports) Object.assign(files, JSON.parse(readFileSync(report, 'utf8')).files);

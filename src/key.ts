@@ -137,6 +137,7 @@ const MEMO_DEPTH = 6;
 const MEMO_TOKENS = 128;
 const MEMO_ARRAY = 64;
 /** Stands for -0, which Map keys cannot tell from 0. */
+// Stryker disable next-line ObjectLiteral,BooleanLiteral: a token compared by identity; its content is never read
 const NEGATIVE_ZERO = Object.freeze({ negativeZero: true });
 
 const newReading = (memo: KeyMemo): Reading => new Reading(memo);
@@ -157,14 +158,19 @@ class Reading {
   #level: TrieNode | undefined;
   complete = true;
   /** The tokens read, in order (the first `tokenCount`): the memo's path on a miss. */
+  // Stryker disable next-line ArrayDeclaration: written from index 0 before any read
   tokens: unknown[] = [];
   tokenCount = 0;
   /** Objects read, and for each its layout (undefined: an array) and where its values start (in the layout's key order). */
+  // Stryker disable next-line ArrayDeclaration: written from index 0 before any read
   #objects: (object | undefined)[] = [];
+  // Stryker disable next-line ArrayDeclaration: written from index 0 before any read
   #layouts: (Layout | undefined)[] = [];
+  // Stryker disable next-line ArrayDeclaration: written from index 0 before any read
   #starts: number[] = [];
   #objectCount = 0;
   /** Every object's values, one after another (the first `#valueCount`). */
+  // Stryker disable next-line ArrayDeclaration: written from index 0 before any read
   #values: unknown[] = [];
   #valueCount = 0;
   /** Objects of more than FOR_IN_KEYS keys, each with its own read (see #bigObject). */
@@ -214,12 +220,14 @@ class Reading {
 
   /** Forgets the caller's values; a reading that read a big object gives its arrays up. */
   release(): void {
+    // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: decides only whether the arrays keep their capacity; both branches drop every reference
     if (this.#valueCount > RELEASE_ABOVE || this.tokenCount > RELEASE_ABOVE) {
       this.tokens = [];
       this.#values = [];
     } else {
       // Plain loops: Array#fill over a range costs more than the whole of a small reading.
       const { tokens } = this;
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: tokens hold primitives and the memo's own layouts, never a caller's object
       for (let i = 0; i < this.tokenCount; i++) tokens[i] = undefined;
       const values = this.#values;
       for (let i = 0; i < this.#valueCount; i++) values[i] = undefined;
@@ -259,6 +267,7 @@ class Reading {
   #bigObject(obj: Record<string, unknown>, layout: Layout, depth: number): void {
     const { sorted } = layout;
     const count = sorted.length;
+    // Stryker disable next-line ArrayDeclaration: a size hint; every index is written below
     const values: unknown[] = new Array(count);
     for (let i = 0; i < count; i++) values[i] = obj[sorted[i]!];
     (this.#big ??= new Map()).set(obj, { labels: layout.labels, values });
@@ -280,8 +289,10 @@ class Reading {
 
   #value(v: unknown, depth: number): void {
     if (typeof v !== 'object' || v === null) {
+      // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator,StringLiteral: a function or symbol token is in no trie path, and the walker refuses it anyway
       if (typeof v === 'function' || typeof v === 'symbol') this.complete = false;
       // -0 without a call to Object.is: only 0 and -0 are === 0, and 1 / -0 is -Infinity.
+      // Stryker disable next-line EqualityOperator: 1 / ±0 is ±Infinity, never 0; swapping which zero gets the token still keeps them apart
       else this.#token(v === 0 && 1 / v < 0 ? NEGATIVE_ZERO : v);
       return;
     }
@@ -436,13 +447,17 @@ function sortKeys(keys: string[]): string[] {
 }
 
 /** Thrown inside the walk for anything it does not write; deriveKey then names the path. */
+// Stryker disable next-line StringLiteral: sentinel compared by identity, its message never shown
 const REFUSED = new Error('refused');
+// Stryker disable next-line StringLiteral: sentinel compared by identity, its message never shown
 const TOO_MANY = new Error('too many objects');
+// Stryker disable next-line StringLiteral: sentinel compared by identity, its message never shown
 const TOO_SHARED = new Error('too much sharing');
 /** After this many objects, a walk notes which it has met; more than MAX_REPEATS met again: refused. */
 const SHARING_CHECK_AFTER = 100_000;
 const MAX_REPEATS = 100_000;
 
+// Stryker disable next-line ArrowFunction,StringLiteral: classify()'s path is used only in its error, which explainRefusal() replaces with one that names the real path
 const noPath = (): string => '';
 /* eslint-disable @typescript-eslint/unbound-method -- built-ins captured once, always invoked with .call on the value */
 const dateTime = Date.prototype.getTime;
@@ -552,6 +567,7 @@ export class Walker {
     }
     if (depth > MAX_DEPTH) throw REFUSED;
     if (++this.#objects > MAX_OBJECTS) throw TOO_MANY;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: watching from the first object, or one later, finds the same repeats (there cannot be more repeats than objects)
     if (this.#objects > SHARING_CHECK_AFTER) {
       // Past this size, watch for objects met again: sharing expands into copies, and a value
       // like x = [x, x] nested 30 deep would otherwise take seconds and gigabytes to refuse.
@@ -663,12 +679,14 @@ export class Walker {
     }
     const present = lo;
     this.out += '[' + length + ';';
+    // Stryker disable next-line ConditionalExpression: the branch below writes a hole-free array the same way, only slower
     if (present === length) {
       for (let i = 0; i < length; i++) this.value(arr[i], depth + 1);
     } else {
       let next = 0;
       for (let p = 0; p < present; p++) {
         const index = Number(keys[p]);
+        // Stryker disable next-line ConditionalExpression,EqualityOperator: an `H0;` between adjacent elements would be written for every array alike
         if (index > next) this.out += 'H' + (index - next) + ';';
         this.value(arr[index], depth + 1);
         next = index + 1;
@@ -691,6 +709,7 @@ export class Walker {
     const packed = new Float64Array(length);
     let i = 0;
     let v: unknown;
+    // Stryker disable next-line EqualityOperator: element `length` is undefined, not a number: the loop stops there either way
     for (; i < length; i++) {
       v = arr[i];
       if (typeof v !== 'number') break;
@@ -699,6 +718,7 @@ export class Walker {
     if (i === length) {
       // Every NaN as the one NaN: the bytes are hashed and compared, and NaN is NaN to the key.
       // Looked for natively first (a test per element in the loop above cost a third of it).
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: normalising without a NaN present, or one index past the end, changes nothing
       if (packed.includes(NaN)) for (let j = 0; j < length; j++) if (packed[j] !== packed[j]) packed[j] = NaN;
       (this.binaries ??= []).push(packed);
       this.out += `P${length}:${this.#hash(packed)};`;
@@ -757,8 +777,10 @@ export class Walker {
       this.out += 'C';
       this.value(error.cause, below);
     } else {
+      // Stryker disable next-line BlockStatement,StringLiteral: the cause's `C` tag alone keeps an error with a cause apart from one without
       this.out += '-';
     }
+    // Stryker disable next-line ConditionalExpression: another error's own `errors` array is already written among its properties; writing it once more keeps keys apart alike
     if (error instanceof AggregateError) {
       const errors: unknown = error.errors;
       if (Array.isArray(errors)) {
