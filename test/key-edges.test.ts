@@ -281,6 +281,14 @@ describe("the memo's reader", () => {
     expect(deriveKey(P, [big()], memo).text).toBe(deriveKey(P, [reversed()]).text);
   });
 
+  it('keys an object too big for the memo by its own names, after another such object', () => {
+    const memo = new KeyMemo();
+    const named = (prefix: string): Record<string, number> =>
+      Object.fromEntries(Array.from({ length: 2_000 }, (_, i) => [`${prefix}${i}`, i]));
+    for (const prefix of ['a', 'b', 'a', 'c'])
+      expect(deriveKey(P, [named(prefix)], memo).text).toBe(deriveKey(P, [named(prefix)]).text);
+  });
+
   it("lets go of the caller's objects once a call is done, small readings and big ones", async () => {
     for (const size of [3, 5_000]) {
       const memo = new KeyMemo();

@@ -111,3 +111,56 @@ describe('what the memo keeps, and what it counts', () => {
     expect(memo.bytes - beforeLayout).toBeGreaterThanOrEqual(50 * 100);
   });
 });
+
+describe('the trie, node by node', () => {
+  it('keeps every child of a node as it grows from one child to a Map of them', () => {
+    const memo = new KeyMemo();
+    const one = memo.lengthToken(1);
+    const values = [1, 'two', 3, NaN, true, null, undefined, 4n];
+    for (const v of values) memo.remember('p', [one, v], `T${String(v)}`);
+    for (const v of values) expect(memo.text('p', [one, v])).toBe(`T${String(v)}`);
+  });
+
+  it('matches NaN with NaN when it is the only child, as a Map would', () => {
+    const memo = new KeyMemo();
+    const one = memo.lengthToken(1);
+    memo.remember('p', [one, NaN], 'nan');
+    expect(memo.text('p', [one, NaN])).toBe('nan');
+    expect(memo.text('p', [one, 0])).toBeUndefined();
+    expect(memo.text('p', [one, 'NaN'])).toBeUndefined();
+  });
+
+  it('has no text for a path that only passes through a remembered one', () => {
+    const memo = new KeyMemo();
+    const two = memo.lengthToken(2);
+    memo.remember('p', [two, 'a', 'b'], 'AB');
+    expect(memo.text('p', [two, 'a'])).toBeUndefined();
+    expect(memo.text('p', [two])).toBeUndefined();
+  });
+
+  it('counts at least two bytes a character and a node a token against its budget', () => {
+    const memo = new KeyMemo();
+    const tokens = [memo.lengthToken(100), ...Array.from({ length: 100 }, (_, i) => i)];
+    memo.remember('p', tokens, 'x');
+    expect(memo.bytes).toBeGreaterThanOrEqual(101 * 100);
+    const strings = new KeyMemo();
+    strings.remember('p', [], 'y'.repeat(1000));
+    expect(strings.bytes).toBeGreaterThan(2000);
+    const empty = new KeyMemo();
+    empty.remember('p', [], '');
+    expect(empty.bytes).toBeGreaterThan(0);
+  });
+
+  it('gives two shapes that share their first key each its own layout, the same one every time', () => {
+    const memo = new KeyMemo();
+    const ab = memo.layoutOf(['a', 'b'], sortKeys, label);
+    const ac = memo.layoutOf(['a', 'c'], sortKeys, label);
+    expect(ab).not.toBe(ac);
+    for (let i = 0; i < 3; i++) {
+      expect(memo.layoutOf(['a', 'b'], sortKeys, label)).toBe(ab);
+      expect(memo.layoutOf(['a', 'c'], sortKeys, label)).toBe(ac);
+    }
+    expect(ab.labels).toEqual(['<a>', '<b>']);
+    expect(memo.layoutOf(['b', 'a'], sortKeys, label).sortedAt).toEqual([1, 0]);
+  });
+});
