@@ -58,9 +58,10 @@ export interface Carried {
  * UnsendableValueError naming the path (rooted at `root`, for example `result`).
  */
 export function prepare(value: unknown, root: string, shared?: ReadonlyMap<object, string>): Carried {
-  // Stryker disable next-line BlockStatement,LogicalOperator: fast path for scalars: the general walk below classifies them the same way
+  // Stryker disable next-line BlockStatement,LogicalOperator,ConditionalExpression: fast path for scalars: the general walk below classifies them the same way
   if (value === null || typeof value !== 'object') {
     // Fast path for the common scalar result; functions and symbols fall through to classify.
+    // Stryker disable next-line ConditionalExpression: fast path: the general walk returns the same for a scalar
     if (typeof value !== 'function' && typeof value !== 'symbol') return { value, encoded: false };
   }
   try {
@@ -100,6 +101,7 @@ export function needsEncoding(value: unknown, root: string, shared?: ReadonlyMap
       case Kind.Error:
         found = true;
         // Errors' own properties can still hold unsendable values: check them too.
+        // Stryker disable next-line ConditionalExpression: always true in this case; kept for the type narrowing's reader
         if (kind === Kind.Error) walkErrorParts(obj as Error, depth);
         return;
       case Kind.PlainObject:
@@ -157,6 +159,7 @@ export function needsEncoding(value: unknown, root: string, shared?: ReadonlyMap
       walk((error as unknown as Record<string, unknown>)[k], below + 1);
       segments.pop();
     }
+    // Stryker disable next-line ConditionalExpression: walking an absent cause walks undefined, which is always sendable
     if ('cause' in error) {
       segments.push('cause');
       walk(error.cause, below);
@@ -189,7 +192,7 @@ export function errorPropertyKeys(error: Error): string[] {
 
 /** Builds the tagged copy. Only called after needsEncoding() accepted the value. */
 function encode(v: unknown, memo: Map<object, unknown>): unknown {
-  // Stryker disable next-line LogicalOperator: fast path: classify() calls null a primitive and the switch returns it unchanged
+  // Stryker disable next-line LogicalOperator,ConditionalExpression: fast path: classify() calls null a primitive and the switch returns it unchanged
   if (v === null || typeof v !== 'object') return v;
   const done = memo.get(v);
   if (done !== undefined) return done;
@@ -243,6 +246,7 @@ function encode(v: unknown, memo: Map<object, unknown>): unknown {
 
 /** Sets an own data property; plain assignment of `__proto__` would call the prototype setter instead. */
 function setOwn(obj: object, key: string, value: unknown): void {
+  // Stryker disable next-line ConditionalExpression: defining every key as an own data property has the same effect as assigning it
   if (key === '__proto__')
     Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
   else (obj as Record<string, unknown>)[key] = value;
@@ -259,6 +263,7 @@ function encodeErrorInto(error: Error, memo: Map<object, unknown>): Tagged {
   };
   const out: Tagged = { [TAG]: 'error', error: encoded };
   memo.set(error, out);
+  // Stryker disable next-line ConditionalExpression: without a cause, `cause` is encoded as undefined and the decoder reads only `hasCause`
   if (encoded.hasCause) encoded.cause = encode(error.cause, memo);
   for (const k of errorPropertyKeys(error)) {
     setOwn(encoded.props, k, encode((error as unknown as Record<string, unknown>)[k], memo));
@@ -303,6 +308,7 @@ export function encodeThrown(thrown: unknown): Carried {
       // Reading it threw too (getters, a Proxy): say so rather than fail to reply at all.
       return prepare(
         new Error(`The function threw a value that could not be read or carried: ${why}`),
+        // Stryker disable next-line StringLiteral: root of a path prepare() never builds: a new Error holds strings only
         'error',
       );
     }
@@ -371,6 +377,7 @@ function decodeNode(v: unknown, memo: Map<object, unknown>): unknown {
     return v;
   }
   const proto: unknown = Object.getPrototypeOf(v);
+  // Stryker disable next-line ConditionalExpression: structured clone delivers every plain object with Object.prototype, so the receiver never sees a null prototype
   if (proto !== Object.prototype && proto !== null) return v;
   const rec = v as Record<string, unknown>;
   if (Object.hasOwn(rec, TAG)) {
@@ -405,6 +412,7 @@ function decodeFields(rec: Record<string, unknown>, memo: Map<object, unknown>):
 }
 
 function decodeError(node: object, e: EncodedError, memo: Map<object, unknown>): Error {
+  // Stryker disable next-line StringLiteral: any text that is no library code makes libraryErrorFromCode() return undefined
   const code = typeof e.props.code === 'string' ? e.props.code : '';
   const error =
     // Stryker disable next-line StringLiteral: libraryErrorFromCode() returns undefined for every code it does not know
@@ -426,7 +434,7 @@ function decodeError(node: object, e: EncodedError, memo: Map<object, unknown>):
     });
   }
   for (const k of Object.keys(e.props)) {
-    // Stryker disable next-line StringLiteral,MethodExpression: without the skip the reply's code is written again over the same code the constructor set
+    // Stryker disable next-line StringLiteral,MethodExpression,ConditionalExpression: without the skip the reply's code is written again over the same code the constructor set
     if (k === 'code' && error instanceof Error && 'code' in error && code.startsWith('ERR_ASYNC_LOAD_'))
       continue;
     setOwn(error, k, decodeNode(e.props[k], memo));

@@ -127,7 +127,7 @@ export function classify(value: unknown, path: () => string): Kind {
 
 /** The name of the class whose prototype `proto` is, read without running a getter. */
 function constructorName(proto: unknown): string | undefined {
-  // Stryker disable next-line LogicalOperator: callers pass the prototype of a non-plain object, which is always an object
+  // Stryker disable next-line LogicalOperator,ConditionalExpression: callers pass the prototype of a non-plain object, which is always an object
   if (typeof proto !== 'object' || proto === null) return undefined;
   const ctor: unknown = Object.getOwnPropertyDescriptor(proto, 'constructor')?.value;
   const name: unknown =
@@ -166,14 +166,15 @@ function isUrl(value: object): boolean {
   }
 }
 
+// Stryker disable next-line OptionalChaining,StringLiteral: Node 20 has no ArrayBuffer.prototype.detached, so the mutated lookup finds nothing either
 // eslint-disable-next-line @typescript-eslint/unbound-method -- a getter, always invoked with .call
 const detachedGetter = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'detached')?.get;
 
 /** Whether a buffer was transferred away (structured clone refuses it; reading it throws). */
 function isDetached(buffer: ArrayBufferLike): boolean {
-  // Stryker disable next-line BooleanLiteral: unreachable: classify() refuses shared memory before it asks whether a buffer is detached
+  // Stryker disable next-line BooleanLiteral,ConditionalExpression: unreachable: classify() refuses shared memory before it asks whether a buffer is detached
   if (types.isSharedArrayBuffer(buffer)) return false;
-  // Stryker disable next-line BooleanLiteral,EqualityOperator: Node 20 has no ArrayBuffer.prototype.detached (the fallback below decides there); Node 22+ runs this line
+  // Stryker disable next-line BooleanLiteral,EqualityOperator,ConditionalExpression: Node 20 has no ArrayBuffer.prototype.detached (the fallback below decides there); Node 22+ runs this line
   if (detachedGetter) return detachedGetter.call(buffer) === true;
   try {
     new Uint8Array(buffer, 0, 0);
@@ -209,6 +210,7 @@ export function renderPath(root: string, segments: readonly Segment[]): string {
       i = segments.length - 12;
     }
     const s = segments[i]!;
+    // Stryker disable next-line ConditionalExpression,StringLiteral: the last branch writes a number segment as `[n]` too (JSON.stringify of a number)
     if (typeof s === 'number') out += `[${s}]`;
     else if (typeof s === 'object') out += s.raw;
     else out += IDENTIFIER.test(s) ? `.${s}` : `[${JSON.stringify(s)}]`;
@@ -287,6 +289,7 @@ const BINARY_CONSTRUCTORS: Record<string, new (buffer: ArrayBuffer) => ArrayBuff
   DataView,
 };
 const float16 = (globalThis as { Float16Array?: new (buffer: ArrayBuffer) => ArrayBufferView }).Float16Array;
+// Stryker disable next-line ConditionalExpression: Node 20 has no Float16Array; Node 22+ runs this line
 if (float16) BINARY_CONSTRUCTORS.Float16Array = float16;
 
 /**
@@ -304,7 +307,7 @@ export function exactCopy(data: ArrayBufferView | ArrayBuffer): ArrayBufferView 
   const kind = binaryKind(data);
   if (kind === 'ArrayBuffer') return copy;
   const Ctor = BINARY_CONSTRUCTORS[kind];
-  // Stryker disable next-line StringLiteral: unreachable: every kind binaryKind() returns has a constructor in the table
+  // Stryker disable next-line StringLiteral,ConditionalExpression: unreachable: every kind binaryKind() returns has a constructor in the table
   if (!Ctor) throw new UnsendableValueError('value', `a ${kind}`, 'This binary kind is not supported.');
   return new Ctor(copy);
 }

@@ -401,7 +401,12 @@ describe('encode and decode', () => {
     const back = carry(obj);
     expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
     expect(Object.hasOwn(back, '__proto__')).toBe(true);
-    expect(Object.getOwnPropertyDescriptor(back, '__proto__')?.value).toEqual({ polluted: 1 });
+    expect(Object.getOwnPropertyDescriptor(back, '__proto__')).toEqual({
+      value: { polluted: 1 },
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
     expect(Object.keys(back)).toEqual(['__proto__', 'u']);
     const error = Object.defineProperty(new Error('e'), '__proto__', {
       value: { x: 1 },

@@ -17,6 +17,9 @@ import {
   UnsendableValueError,
   WorkerCrashedError,
   WorkerStartError,
+  RedisUnavailableError,
+  RunLostError,
+  JobRefusedError,
 } from '../src/errors.js';
 
 describe('error classes', () => {
@@ -53,6 +56,17 @@ describe('error classes', () => {
       'WorkerStartError',
       'ERR_ASYNC_LOAD_WORKER_START',
       () => new WorkerStartError('threads exit while starting', { cause }),
+    ],
+    [
+      'RedisUnavailableError',
+      'ERR_ASYNC_LOAD_REDIS_UNAVAILABLE',
+      () => new RedisUnavailableError('no answer from redis://h:1 for 10 s', { cause }),
+    ],
+    ['RunLostError', 'ERR_ASYNC_LOAD_RUN_LOST', () => new RunLostError('job 7 is gone from Redis')],
+    [
+      'JobRefusedError',
+      'ERR_ASYNC_LOAD_JOB_REFUSED',
+      () => new JobRefusedError('unsigned job refused', { cause }),
     ],
   ];
 
