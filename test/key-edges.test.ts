@@ -11,10 +11,11 @@ import { runInNewContext } from 'node:vm';
 import { fc } from '@fast-check/vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadHasher } from '../src/hash.js';
-import { deriveKey, keyPrefix } from '../src/key.js';
+import { deriveKey, keyPrefix, sameBinaries } from '../src/key.js';
 import { KeyMemo } from '../src/key-memo.js';
 import { UnsendableValueError } from '../src/errors.js';
 import { MAX_DEPTH } from '../src/kinds.js';
+import { rebuildArgs } from '../src/rebuild-args.js';
 import { equivalent } from './support/equivalence.js';
 import { sameKey } from './support/key-properties.js';
 
@@ -80,6 +81,12 @@ function tweaked(spec: BigArray, t: { at: number; to: Slot; what: string }): Big
   return { ...spec, slots };
 }
 
+/** The arguments a run receives: rebuilt from the key's text (rebuild-args.ts). */
+function rebuilt(args: unknown[]): unknown[] {
+  const key = deriveKey(P, args);
+  return rebuildArgs(key.text, P.length, key.binaries).args;
+}
+
 describe('arrays of 256 elements and more, against the oracle', () => {
   it('of numbers only, become one binary leaf verified byte for byte, not a text per element', () => {
     for (const length of [256, 100_000]) {
@@ -107,6 +114,8 @@ describe('arrays of 256 elements and more, against the oracle', () => {
         expect(sameKey(a, b)).toBe(equal);
         // A fresh copy of the same array always shares the key.
         expect(sameKey(a, wrap(build(spec)))).toBe(true);
+        // The run's arguments are rebuilt from the key: they must be the caller's, holes and all.
+        expect(equivalent(rebuilt(a), a)).toBe(true);
       }),
       { seed: SEED, numRuns: 600 },
     );
@@ -132,6 +141,11 @@ describe('arrays of 256 elements and more, against the oracle', () => {
     // Elements before the run of holes, and holes shorter than a run, count too.
     expect(sameKey([make([5, 70_000], n)], [make([6, 70_000], n)])).toBe(false);
     expect(sameKey([make([65_535, 131_072], n)], [make([65_536, 131_072], n)])).toBe(false);
+    // And the run receives the same sparse arrays.
+    for (const at of [[70_000, 150_000], [5, 70_000], [65_535, 131_072], [199_999], []]) {
+      const args = [make(at, n)];
+      expect(equivalent(rebuilt(args), args)).toBe(true);
+    }
     // A hole is not undefined, even far out.
     const hole = make([199_999], n);
     const undef = make([199_999], n);
@@ -246,6 +260,18 @@ describe("the memo's reader", () => {
     // An object is read at depth 0 to 5: six nested objects are, a seventh is not.
     expect(served(() => [deep(6)])).toBe(true);
     expect(served(() => [deep(7)])).toBe(false);
+    const nested = (levels: number, wrap: (inner: unknown) => unknown): unknown => {
+      let v: unknown = 1;
+      for (let i = 0; i < levels; i++) v = wrap(v);
+      return v;
+    };
+    expect(served(() => [nested(6, (v) => [v])])).toBe(true);
+    expect(served(() => [nested(7, (v) => [v])])).toBe(false);
+    // Objects of more than 64 keys are read by name, to the same depth: one below five
+    // objects, holding an object (at depth 6), is not served; below four it is.
+    const big = (): Record<string, unknown> => ({ ...keys(65), v: { x: 1 } });
+    expect(served(() => [nested(4, (v) => ({ a: v === 1 ? big() : v }))])).toBe(true);
+    expect(served(() => [nested(5, (v) => ({ a: v === 1 ? big() : v }))])).toBe(false);
     expect(served(() => [new Array(64).fill(1)])).toBe(true);
     expect(served(() => [new Array(65).fill(1)])).toBe(false);
     // 128 tokens: an object of more than 64 keys is served while the tokens before it and its
@@ -289,14 +315,32 @@ describe("the memo's reader", () => {
       expect(deriveKey(P, [named(prefix)], memo).text).toBe(deriveKey(P, [named(prefix)]).text);
   });
 
+  it('reads an object of more than 64 keys met at two places once at each', () => {
+    let reads = 0;
+    const big = Object.defineProperty(keys(80), 'k0', {
+      get: () => ++reads,
+      enumerable: true,
+    });
+    const text = deriveKey(P, [big, big], new KeyMemo()).text;
+    expect(reads).toBe(2);
+    expect(text).toBe(
+      deriveKey(P, [
+        { ...keys(80), k0: 1 },
+        { ...keys(80), k0: 2 },
+      ]).text,
+    );
+  });
+
   it("lets go of the caller's objects once a call is done, small readings and big ones", async () => {
     for (const size of [3, 5_000]) {
       const memo = new KeyMemo();
       let inner: object | undefined = { leaf: 'x' };
       const ref = new WeakRef(inner);
+      // A big reading: thousands of arguments, each a token.
       let holder: unknown[] | undefined = [
         { inner, rest: new Array(Math.min(size, 60)).fill(1) },
         keys(size),
+        ...Array.from({ length: size }, (_, i) => i),
       ];
       deriveKey(P, holder, memo);
       inner = undefined;
@@ -328,10 +372,10 @@ describe('a refused walk is explained', () => {
   it("an engine's stack or string-length error becomes a refusal naming the arguments", () => {
     const stack = refusal(new RangeError('Maximum call stack size exceeded'));
     expect(stack).toBeInstanceOf(UnsendableValueError);
-    expect(String((stack as Error).message)).toMatch(/nested too deeply/);
+    expect(String((stack as Error).message)).toMatch(/^args\b.*nested too deeply.*Flatten it first\./);
     const long = refusal(new RangeError('Invalid string length'));
     expect(long).toBeInstanceOf(UnsendableValueError);
-    expect(String((long as Error).message)).toMatch(/too large to describe/);
+    expect(String((long as Error).message)).toMatch(/^args\b.*too large to describe.*typed array/);
   });
 
   it("another error, a RangeError or one that merely mentions the stack, is the caller's own", () => {
@@ -353,9 +397,53 @@ describe('a refused walk is explained', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(UnsendableValueError);
-    expect(String((error as Error).message)).toMatch(/same objects more than 100,000 times/);
+    expect(String((error as Error).message)).toMatch(
+      /^args\b.*same objects more than 100,000 times.*refer to them by index/,
+    );
     // Below the threshold, sharing is written out as copies.
     expect(() => deriveKey(P, [new Array(150_000).fill(leaf)])).not.toThrow();
+  });
+});
+
+describe('what a run receives is rebuilt from the key', () => {
+  it('errors, causes, aggregates, Maps, Sets, Dates and array subclasses', () => {
+    const cases: unknown[][] = [
+      [new Error('plain')],
+      [new Error('with a cause', { cause: { deep: [1, 2] } }), 'next'],
+      [new TypeError('no cause'), new Error('cause undefined', { cause: undefined })],
+      [new AggregateError([new Error('a'), 2], 'many', { cause: 'c' }), [3]],
+      [Object.assign(new Error('props'), { code: 'E_X', errors: [1] })],
+      [
+        new Map<unknown, unknown>([
+          [{ k: 1 }, new Set([1, 'a'])],
+          ['x', new Date(5)],
+        ]),
+      ],
+    ];
+    for (const args of cases) expect(equivalent(rebuilt(args), args), String(args[0])).toBe(true);
+    expect(sameKey([new Date(0)], [new Date(1)])).toBe(false);
+  });
+
+  it('refuses an array subclass, through the memo or not', () => {
+    class Listing extends Array<number> {}
+    const memo = new KeyMemo();
+    deriveKey(P, [[1, 2]], memo);
+    deriveKey(P, [[1, 2]], memo);
+    expect(() => deriveKey(P, [Listing.from([1, 2])], memo)).toThrow(UnsendableValueError);
+    expect(() => deriveKey(P, [Listing.from([1, 2])])).toThrow(UnsendableValueError);
+  });
+
+  it('compares binary leaves by count and bytes', () => {
+    const a = new Uint8Array([1, 2]);
+    expect(sameBinaries(undefined, [a])).toBe(false);
+    expect(sameBinaries([a], undefined)).toBe(false);
+    expect(sameBinaries([a], [a, a])).toBe(false);
+    expect(sameBinaries([a], [new Uint8Array([1, 2])])).toBe(true);
+    expect(sameBinaries([a], [new Uint8Array([1, 3])])).toBe(false);
+  });
+
+  it('accepts a quarter of a million distinct objects (only repeats are limited)', () => {
+    expect(() => deriveKey(P, [Array.from({ length: 250_000 }, (_, i) => ({ i }))])).not.toThrow();
   });
 });
 
