@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 import mutate from './vitest.mutate.config.js';
-import { GROUPS } from './scripts/mutate-files.mjs';
+import { GROUPS, type MutateGroup } from './scripts/mutate-files.mjs';
 
 /**
  * The thread-free part of the mutation suite, for the pure modules (`npm run mutate`'s first pass,
@@ -17,7 +17,7 @@ const threadFree = readdirSync('test')
   .filter((f) => !/createLoader|asyncLoad\(/.test(readFileSync(`test/${f}`, 'utf8')))
   .map((f) => `test/${f}`);
 // A group may add some tests with threads (scripts/mutate-files.mjs).
-const group = GROUPS[process.env.ASYNC_LOAD_MUTATE_GROUP as keyof typeof GROUPS] as { threadTests?: string[] } | undefined;
+const group = GROUPS[process.env.ASYNC_LOAD_MUTATE_GROUP as keyof typeof GROUPS] as MutateGroup | undefined;
 
 export default defineConfig({
   ...mutate,

@@ -59,7 +59,13 @@ export const GROUPS = {
     ],
   },
   pool: {
-    files: ['src/pool-executor.ts', 'src/start-slots.ts', 'src/protocol.ts', 'src/executor.ts', 'workers/**/*.ts'],
+    files: [
+      'src/pool-executor.ts',
+      'src/start-slots.ts',
+      'src/protocol.ts',
+      'src/executor.ts',
+      'workers/**/*.ts',
+    ],
     threadFree: false,
   },
   distributed: { files: ['src/distributed/**/*.ts'], threadFree: false },

@@ -147,10 +147,9 @@ describe('arrays of 256 elements and more, against the oracle', () => {
       expect(equivalent(rebuilt(args), args)).toBe(true);
     }
     // A hole is not undefined, even far out.
-    const hole = make([199_999], n);
-    const undef = make([199_999], n);
-    delete undef[199_999];
-    undef[199_998] = undefined;
+    const hole = make([], n);
+    const undef = make([], n);
+    undef[150_000] = undefined;
     expect(sameKey([hole], [undef])).toBe(false);
     expect(equivalent([hole], [undef])).toBe(false);
   });
@@ -290,7 +289,7 @@ describe("the memo's reader", () => {
     const shared = { a: 1 };
     expect(served(() => [shared, shared])).toBe(false);
     expect(() => deriveKey(P, [new Proxy({ a: 1 }, {})], new KeyMemo())).toThrow(UnsendableValueError);
-    expect(served(() => [[1, , 3]])).toBe(false);
+    expect(served(() => [Object.assign(new Array(3), { 0: 1, 2: 3 })])).toBe(false);
     expect(served(() => [Object.assign([1, 2], { p: 1 })])).toBe(false);
     expect(served(() => [new Date(0)])).toBe(false);
     expect(served(() => [new Map([[1, 2]])])).toBe(false);
@@ -464,8 +463,8 @@ describe('order that is not identity', () => {
           expect(sameKey([new Set(items)], [new Set(other)])).toBe(true);
           expect(
             sameKey(
-              [new Map(items.map((k, i) => [k, i % 3]))],
-              [new Map(items.map((k, i) => [k, i % 3]).reverse())],
+              [new Map(items.map((k, i) => [k, i % 3] as const))],
+              [new Map(items.map((k, i) => [k, i % 3] as const).reverse())],
             ),
           ).toBe(true);
           const names = items.map(String);
