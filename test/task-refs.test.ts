@@ -20,6 +20,18 @@ describe('moduleTask()', () => {
 
   it('refuses an empty export name, naming the option', () => {
     expect(() => moduleTask('/srv/task.mjs', '')).toThrow(/Expected `exportName` to be a non-empty string/);
+    expect(() => moduleTask('/srv/task.mjs', 5 as unknown as string)).toThrow(
+      /Expected `exportName` to be a non-empty string/,
+    );
+    expect(() => moduleTask(5 as unknown as string)).toThrow(/`moduleUrlOrPath` to be a file URL or a path/);
+  });
+
+  it('carries a brand any copy of the library recognises (a registered symbol)', () => {
+    const task = moduleTask('/srv/task.mjs') as unknown as Record<symbol, unknown>;
+    expect(task[Symbol.for('async-load.moduleTask')]).toBe(true);
+    expect(() => toFunctionRef(Math.max)).toThrow(/or use moduleTask\(\) for one in a module\.$/);
+    const branded = Object.assign(() => 1, { [Symbol.for('async-load.moduleTask')]: true });
+    expect(isModuleTask(branded)).toBe(false);
   });
 
   it('is recognised by its brand only, not by its shape', () => {
