@@ -42,14 +42,10 @@ export function moduleTask<F extends (...args: any[]) => unknown = (...args: unk
   }
   let url: string;
   if (moduleUrlOrPath instanceof URL) url = moduleUrlOrPath.href;
-  // Stryker disable next-line ConditionalExpression: a non-string never matches the pattern, and the branch below refuses it
-  else if (typeof moduleUrlOrPath === 'string' && /^(file|data):/.test(moduleUrlOrPath))
-    url = moduleUrlOrPath;
-  else if (typeof moduleUrlOrPath === 'string' && moduleUrlOrPath !== '') {
-    url = pathToFileURL(isAbsolute(moduleUrlOrPath) ? moduleUrlOrPath : resolve(moduleUrlOrPath)).href;
-  } else {
+  else if (typeof moduleUrlOrPath !== 'string' || moduleUrlOrPath === '')
     throw invalid('moduleUrlOrPath', moduleUrlOrPath, 'a file URL or a path');
-  }
+  else if (/^(file|data):/.test(moduleUrlOrPath)) url = moduleUrlOrPath;
+  else url = pathToFileURL(isAbsolute(moduleUrlOrPath) ? moduleUrlOrPath : resolve(moduleUrlOrPath)).href;
   return Object.freeze({ [MODULE_TASK]: true as const, url, exportName });
 }
 

@@ -24,6 +24,7 @@ describe('moduleTask()', () => {
       /Expected `exportName` to be a non-empty string/,
     );
     expect(() => moduleTask(5 as unknown as string)).toThrow(/`moduleUrlOrPath` to be a file URL or a path/);
+    expect(() => moduleTask('')).toThrow(/`moduleUrlOrPath` to be a file URL or a path/);
   });
 
   it('carries a brand any copy of the library recognises (a registered symbol)', () => {
