@@ -45,7 +45,6 @@ export const GROUPS = {
       'src/async-load.ts',
       'src/create-loader.ts',
       'src/default-loader.ts',
-      'src/stray-reports.ts',
     ],
     threadFree: true,
     threadTests: [

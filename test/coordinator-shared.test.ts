@@ -1,0 +1,152 @@
+/**
+ * The coordinator with an executor that shares runs across processes (`needsEntry`, `watch`,
+ * `forget`), driven by hand with fake time: what the distributed executor relies on, without
+ * Redis. Each entry's run request carries its cross-process identity; an outcome another
+ * process announces settles an idle entry as a run of its own, and nothing else.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import type { UpdateEvent } from '../src/entry.js';
+import type { Outcome, RunRequest } from '../src/executor.js';
+import { entryIdentity, hashIdentity } from '../src/entry-identity.js';
+import { Coordinator } from '../src/loader.js';
+import { resolveLoaderOptions } from '../src/options.js';
+import type { FunctionRef } from '../src/protocol.js';
+import { FakeExecutor, useFakeClock } from './fixtures/fake-executor.js';
+
+useFakeClock();
+
+const fn = { kind: 'inline', source: '(a) => a' } as const;
+
+class SharingExecutor extends FakeExecutor {
+  readonly needsEntry = true;
+  holds!: (entry: string) => boolean;
+  deliver!: (entry: string, outcome: Outcome) => void;
+  readonly forgotten: FunctionRef[] = [];
+
+  watch(holds: (entry: string) => boolean, deliver: (entry: string, outcome: Outcome) => void): void {
+    this.holds = holds;
+    this.deliver = deliver;
+  }
+
+  forget(ref: FunctionRef): void {
+    this.forgotten.push(ref);
+  }
+}
+
+function sharing(pollInterval = 0): { core: Coordinator; executor: SharingExecutor } {
+  const executor = new SharingExecutor();
+  const core = new Coordinator(executor, resolveLoaderOptions({ threads: 1, pollInterval }));
+  return { core, executor };
+}
+
+const elsewhere = (value: unknown, startedAt = Date.now() - 5): Outcome => ({
+  ok: true,
+  value,
+  startedAt,
+  finishedAt: Date.now(),
+});
+
+describe('an executor that shares runs across processes', () => {
+  it("gets each entry's identity with its run, the same for equal calls, distinct otherwise", () => {
+    const { core, executor } = sharing();
+    const reg = core.register(fn, { key: 'k' });
+    core.read(reg, [1]);
+    core.read(reg, ['1']);
+    const [a, b] = executor.runs.map((r) => r.request.entry);
+    expect(a).toMatch(/^[\w-]{43}$/);
+    expect(b).toMatch(/^[\w-]{43}$/);
+    expect(a).not.toBe(b);
+    const other = sharing();
+    other.core.read(other.core.register(fn, { key: 'k' }), [1]);
+    expect(other.executor.last.request.entry).toBe(a);
+    other.core.read(other.core.register(fn, {}), [1]);
+    expect(other.executor.last.request.entry).not.toBe(a);
+    expect(executor.holds(a!)).toBe(true);
+    expect(executor.holds('nope')).toBe(false);
+  });
+
+  it('is the only kind of executor that gets identities', () => {
+    const executor = new FakeExecutor();
+    const core = new Coordinator(executor, resolveLoaderOptions({ threads: 1 }));
+    core.read(core.register(fn, {}), [1]);
+    expect((executor.last.request as RunRequest).entry).toBeUndefined();
+  });
+
+  it("settles an idle entry with another process's outcome, announced and counted as a run", async () => {
+    const { core, executor } = sharing();
+    const reg = core.register(fn, {});
+    const heard: UpdateEvent[][] = [];
+    core.subscribe(reg.listeners, (events) => heard.push(events));
+    core.read(reg, [1]);
+    const identity = executor.last.request.entry!;
+    executor.last.succeed('mine');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(core.read(reg, [1])).toBe('mine');
+    executor.deliver(identity, elsewhere('theirs'));
+    await vi.advanceTimersByTimeAsync(1);
+    expect(core.read(reg, [1])).toBe('theirs');
+    expect(core.state(reg, [1])).toMatchObject({ status: 'complete', runs: 2 });
+    expect(heard.flat().map((e) => e.value)).toEqual(['mine', 'theirs']);
+    // No run of its own was started for it.
+    expect(executor.runs).toHaveLength(1);
+  });
+
+  it('ignores an outcome for an entry with a run in flight, a cleared entry, or a closed loader', async () => {
+    const { core, executor } = sharing();
+    const reg = core.register(fn, {});
+    const heard: UpdateEvent[][] = [];
+    core.subscribe(reg.listeners, (events) => heard.push(events));
+    core.read(reg, [1]);
+    const identity = executor.last.request.entry!;
+    executor.deliver(identity, elsewhere('early'));
+    executor.last.succeed('own');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(core.read(reg, [1])).toBe('own');
+    core.clear(reg, [1]);
+    expect(executor.holds(identity)).toBe(false);
+    executor.deliver(identity, elsewhere('late'));
+    executor.deliver('unknown', elsewhere('stray'));
+    await vi.advanceTimersByTimeAsync(1);
+    expect(core.state(reg, [1]).status).toBe('idle');
+    core.read(reg, [1]);
+    const again = executor.last.request.entry!;
+    expect(again).toBe(identity);
+    executor.last.succeed('fresh');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(heard.flat().map((e) => e.value)).toEqual(['own', 'fresh']);
+    await core.close();
+    executor.deliver(again, elsewhere('after close'));
+    await vi.advanceTimersByTimeAsync(20);
+    expect(heard.flat().map((e) => e.value)).toEqual(['own', 'fresh']);
+  });
+
+  it("measures an entry's next refresh from the other process's start", async () => {
+    const { core, executor } = sharing();
+    const reg = core.register(fn, { refreshEvery: 1_000 });
+    core.read(reg, [1]);
+    const identity = executor.last.request.entry!;
+    executor.last.succeed(1);
+    await vi.advanceTimersByTimeAsync(400);
+    // Another process started a run 100 ms ago: the next refresh is due 900 ms from now.
+    executor.deliver(identity, elsewhere(2, Date.now() - 100));
+    await vi.advanceTimersByTimeAsync(850);
+    expect(executor.runs).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(executor.runs).toHaveLength(2);
+  });
+
+  it('names an entry by a hash of function, key option and arguments, none running into another', () => {
+    const base = hashIdentity('fA', undefined, 'args');
+    expect(hashIdentity('fA', undefined, 'args')).toBe(base);
+    expect(hashIdentity('fA', '', 'args')).not.toBe(base);
+    expect(hashIdentity('fA', 'k', 'args')).not.toBe(hashIdentity('fAk', undefined, 'args'));
+    expect(hashIdentity('f', 'A|', 'args')).not.toBe(hashIdentity('fA|', '', 'args'));
+    expect(hashIdentity('fA', undefined, 'args2')).not.toBe(base);
+    // UTF-16: lone surrogates that UTF-8 would turn into the same replacement character differ.
+    expect(hashIdentity('f', undefined, '\ud800')).not.toBe(hashIdentity('f', undefined, '\udc00'));
+    const { core } = sharing();
+    const reg = core.register(fn, {});
+    expect(entryIdentity(reg, `${reg.prefix}abc`)).toBe(entryIdentity(reg, `${reg.prefix}abc`));
+    expect(entryIdentity(reg, `${reg.prefix}abc`)).not.toBe(entryIdentity(reg, `${reg.prefix}abd`));
+  });
+});
