@@ -61,6 +61,7 @@ export const GROUPS = {
     files: [
       'src/pool-executor.ts',
       'src/start-slots.ts',
+      'src/stray-reports.ts',
       'src/protocol.ts',
       'src/executor.ts',
       'workers/**/*.ts',
