@@ -4,6 +4,8 @@
  * Redis. Each entry's run request carries its cross-process identity; an outcome another
  * process announces settles an idle entry as a run of its own, and nothing else.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it, vi } from 'vitest';
 import type { UpdateEvent } from '../src/entry.js';
 import type { Outcome, RunRequest } from '../src/executor.js';
@@ -14,6 +16,8 @@ import type { FunctionRef } from '../src/protocol.js';
 import { FakeExecutor, useFakeClock } from './fixtures/fake-executor.js';
 
 useFakeClock();
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 const fn = { kind: 'inline', source: '(a) => a' } as const;
 
@@ -69,7 +73,7 @@ describe('an executor that shares runs across processes', () => {
     const executor = new FakeExecutor();
     const core = new Coordinator(executor, resolveLoaderOptions({ threads: 1 }));
     core.read(core.register(fn, {}), [1]);
-    expect((executor.last.request as RunRequest).entry).toBeUndefined();
+    expect((executor.last.request).entry).toBeUndefined();
   });
 
   it("settles an idle entry with another process's outcome, announced and counted as a run", async () => {
@@ -148,5 +152,45 @@ describe('an executor that shares runs across processes', () => {
     const reg = core.register(fn, {});
     expect(entryIdentity(reg, `${reg.prefix}abc`)).toBe(entryIdentity(reg, `${reg.prefix}abc`));
     expect(entryIdentity(reg, `${reg.prefix}abc`)).not.toBe(entryIdentity(reg, `${reg.prefix}abd`));
+  });
+});
+
+describe('what a loader forgets', () => {
+  /** Collects garbage until `done()` or 50 rounds; FinalizationRegistry callbacks run between tasks. */
+  async function collectUntil(done: () => boolean): Promise<void> {
+    for (let i = 0; i < 50 && !done(); i++) {
+      gc();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  it('tells the executor to forget a function once its last wrapper is collected and its last entry gone', async () => {
+    vi.useRealTimers();
+    const { core, executor } = sharing();
+    let first: object | undefined = {};
+    let second: object | undefined = {};
+    const a = core.register(fn, { key: 'a' }, first);
+    core.register(fn, { key: 'b' }, second);
+    // A third registration of the same function and key shares the first one's channel.
+    let third: object | undefined = {};
+    core.register(fn, { key: 'a' }, third);
+    core.read(a, [1]);
+    executor.last.succeed(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    first = undefined;
+    third = undefined;
+    await collectUntil(() => false);
+    // Channel `a` still holds an entry, channel `b` a wrapper: nothing is forgotten.
+    expect(executor.forgotten).toEqual([]);
+    core.clear(a, [1]);
+    // Channel `a` is gone, but the function still has channel `b`.
+    expect(executor.forgotten).toEqual([]);
+    second = undefined;
+    await collectUntil(() => executor.forgotten.length > 0);
+    expect(executor.forgotten).toEqual([fn]);
+    // Registered again, the function gets a new channel number, never the old one's.
+    const again = core.register(fn, { key: 'a' });
+    expect(again.prefix).not.toBe(a.prefix);
+    await core.close();
   });
 });
