@@ -8,7 +8,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it, vi } from 'vitest';
 import type { UpdateEvent } from '../src/entry.js';
-import type { Outcome, RunRequest } from '../src/executor.js';
+import type { Outcome } from '../src/executor.js';
 import { entryIdentity, hashIdentity } from '../src/entry-identity.js';
 import { Coordinator } from '../src/loader.js';
 import { resolveLoaderOptions } from '../src/options.js';
