@@ -49,6 +49,7 @@ function lateTolerance(refreshEvery: number): number {
 function anchorOf(outcome: Outcome, scheduled: number | undefined, refreshEvery: number): number {
   const { startedAt } = outcome;
   if (startedAt === undefined) return outcome.finishedAt;
+  // Stryker disable next-line ConditionalExpression: without a schedule, startedAt - undefined is NaN, which no comparison passes
   if (scheduled !== undefined && startedAt - scheduled <= lateTolerance(refreshEvery)) return scheduled;
   return startedAt;
 }
@@ -119,12 +120,14 @@ export class Coordinator {
   register(fn: FunctionRef, options: LoadOptions, wrapper?: object): Registration {
     const identity = functionIdentity(fn);
     let fnRecord = this.#functions.get(identity);
+    // Stryker disable next-line UpdateOperator: counting down gives distinct ids too
     if (!fnRecord) this.#functions.set(identity, (fnRecord = { id: this.#nextFunctionId++, channels: 0 }));
     const name = keyPrefix(fnRecord.id, options.key);
     let channel = this.#channels.get(name);
     if (!channel) {
       // Entries are keyed by the channel's own number, not by the key option's text: a long
       // `key` would otherwise be copied into, and hashed with, every call's key text.
+      // Stryker disable next-line UpdateOperator: counting down gives distinct numbers too
       const prefix = `${this.#nextChannelId++}|`;
       channel = { name, prefix, identity, fn, listeners: new Set(), registrations: 0, entries: 0 };
       this.#channels.set(name, channel);
@@ -181,6 +184,7 @@ export class Coordinator {
 
   clear(registration: Registration, args: unknown[] | undefined): void {
     if (this.#closed) return;
+    // Stryker disable next-line ConditionalExpression: close() emptied the store, so a clear() after it finds nothing to remove
     const { channel } = registration;
     const error = new CancelledError('the entry was cleared');
     this.#memo.clear();
@@ -199,7 +203,9 @@ export class Coordinator {
     const entries = this.#keyed.get(key);
     if (!entries) return undefined;
     let latest: Entry | undefined;
+    // Stryker disable next-line EqualityOperator: value numbers are unique, never equal
     for (const entry of entries) if (!latest || entry.valueSeq > latest.valueSeq) latest = entry;
+    // Stryker disable next-line OptionalChaining: an empty set is deleted, so a set found here has an entry
     return latest?.value;
   }
 
@@ -233,6 +239,7 @@ export class Coordinator {
   }
 
   #readTime(): number {
+    // Stryker disable next-line ConditionalExpression: without a ttl the read time is never compared; 0 only saves the clock read
     return this.#options.ttl === Infinity ? 0 : performance.now();
   }
 
@@ -284,6 +291,7 @@ export class Coordinator {
       return carried.value;
     });
     const entry = new Entry(registration, key, rebuilt.args, rebuilt.binaries, payload, encoded);
+    // Stryker disable next-line ConditionalExpression: re-keying a complete key derives the same key, finds the entry itself and leaves it
     if (key.provisional) this.#provisional.add(entry);
     entry.lastRead = this.#readTime();
     // Submit before adding: a call that does not fit the queue leaves no entry behind.
@@ -295,6 +303,7 @@ export class Coordinator {
 
   #start(entry: Entry, notBefore?: number): void {
     const { options } = entry.registration;
+    // Stryker disable next-line ConditionalExpression: read only when notBefore is set
     const handedOver = notBefore === undefined ? 0 : now();
     let identity: string | undefined;
     if (this.#executor.needsEntry) {
@@ -351,6 +360,7 @@ export class Coordinator {
       entries.add(entry);
     }
     if (refreshEvery !== undefined && !this.#closed) this.#scheduleRefresh(entry, anchor, refreshEvery);
+    // Stryker disable next-line ConditionalExpression: the notifier delivers to the listeners it has at delivery, none when it wants none; the check saves the event
     if (this.#notifier.wants(entry.registration)) this.#notifier.push(entry.event(), entry.registration);
     // Only now, with the run announced, may the bound evict the entry.
     this.#store.settled(entry);
@@ -361,6 +371,7 @@ export class Coordinator {
     const target = anchor + refreshEvery;
     entry.refreshTimer = after(target - this.#lead - now(), () => {
       entry.refreshTimer = undefined;
+      // Stryker disable next-line ConditionalExpression,LogicalOperator: defensive: clear(), refresh() and close() cancel the timer, and a run in flight has none armed
       if (entry.removed || entry.run || this.#closed) return;
       try {
         this.#start(entry, target);
@@ -379,6 +390,7 @@ export class Coordinator {
    */
   #learnLead(lag: number): void {
     const wanted = Math.min(MAX_LEAD, Math.max(MIN_LEAD, lag * 1.5 + 0.5));
+    // Stryker disable next-line EqualityOperator: equal, both branches give the same lead
     this.#lead = wanted > this.#lead ? wanted : this.#lead * 0.9 + wanted * 0.1;
   }
 
@@ -406,6 +418,7 @@ export class Coordinator {
       if (this.#byIdentity.get(identity) === entry) this.#byIdentity.delete(identity);
     }
     const { key } = entry.registration.options;
+    // Stryker disable next-line ConditionalExpression: with no key option the keyed map holds nothing under undefined
     if (key !== undefined) {
       const entries = this.#keyed.get(key);
       if (entries?.delete(entry) && entries.size === 0) this.#keyed.delete(key);
