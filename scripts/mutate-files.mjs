@@ -55,6 +55,7 @@ export const GROUPS = {
       'test/errors.test.ts',
       'test/wrapper-forms.test.ts',
       'test/durations.test.ts',
+      'test/wrapper-fake.test.ts',
     ],
   },
   pool: {

@@ -5,12 +5,15 @@
  * until mutation testing showed a change to it passing every test.)
  */
 import { describe, expect, it, vi } from 'vitest';
+import { after, setTimerProvider } from '../src/timers.js';
 import { coordinatorBeforeHasher, fakeCoordinator, useFakeClock } from './fixtures/fake-executor.js';
 
 useFakeClock();
 
 const fn = { kind: 'inline', source: '(a) => a' } as const;
-const settle = (): Promise<void> => vi.advanceTimersByTimeAsync(1);
+const settle = async (): Promise<void> => {
+  await vi.advanceTimersByTimeAsync(1);
+};
 
 describe('wait()', () => {
   it('resolves with a settled value, or rejects with a settled error, without a new run', async () => {
@@ -147,5 +150,34 @@ describe('announcements', () => {
     await vi.advanceTimersByTimeAsync(1);
     expect(errors.map((e) => e.message)).toEqual(['A subscriber threw a string']);
     await core.close();
+  });
+});
+
+describe('timers', () => {
+  it("let the process exit unless held, whatever the provider's handles look like", () => {
+    const unrefs: string[] = [];
+    const handles: unknown[] = [
+      { unref: () => unrefs.push('a') },
+      { unref: () => unrefs.push('b') },
+      {},
+      null,
+    ];
+    let next = 0;
+    setTimerProvider({ setTimeout: () => handles[next++], clearTimeout: () => undefined });
+    try {
+      after(10, () => undefined);
+      after(10, () => undefined, true);
+      after(10, () => undefined);
+      after(10, () => undefined);
+      expect(unrefs).toEqual(['a']);
+      expect(next).toBe(4);
+    } finally {
+      setTimerProvider();
+    }
+    // Restored: Node's timers (faked here) again.
+    let fired = false;
+    after(5, () => (fired = true));
+    vi.advanceTimersByTime(5);
+    expect(fired).toBe(true);
   });
 });
