@@ -180,6 +180,7 @@ function number(name: string, value: unknown, rule: NumberRule): number {
     (rule.max ? ` and <= ${rule.max.value} (${rule.max.why})` : '') +
     (rule.infinity ? ' (or Infinity)' : '');
   const ok =
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: a non-number fails Number.isFinite() below, and Infinity only passes where allowed
     typeof value === 'number' &&
     !Number.isNaN(value) &&
     (value === Infinity ? rule.infinity === true : Number.isFinite(value)) &&
