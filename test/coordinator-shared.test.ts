@@ -43,6 +43,20 @@ function sharing(pollInterval = 0): { core: Coordinator; executor: SharingExecut
   return { core, executor };
 }
 
+/** A shared coordinator with one wrapper, whose announced values are collected in `heard`. */
+function heardOne(): {
+  core: Coordinator;
+  executor: SharingExecutor;
+  reg: ReturnType<Coordinator['register']>;
+  heard: () => unknown[];
+} {
+  const { core, executor } = sharing();
+  const reg = core.register(fn, {});
+  const events: UpdateEvent[] = [];
+  core.subscribe(reg.listeners, (batch) => events.push(...batch));
+  return { core, executor, reg, heard: () => events.map((e) => e.value) };
+}
+
 const elsewhere = (value: unknown, startedAt = Date.now() - 5): Outcome => ({
   ok: true,
   value,
@@ -73,14 +87,11 @@ describe('an executor that shares runs across processes', () => {
     const executor = new FakeExecutor();
     const core = new Coordinator(executor, resolveLoaderOptions({ threads: 1 }));
     core.read(core.register(fn, {}), [1]);
-    expect((executor.last.request).entry).toBeUndefined();
+    expect(executor.last.request.entry).toBeUndefined();
   });
 
   it("settles an idle entry with another process's outcome, announced and counted as a run", async () => {
-    const { core, executor } = sharing();
-    const reg = core.register(fn, {});
-    const heard: UpdateEvent[][] = [];
-    core.subscribe(reg.listeners, (events) => heard.push(events));
+    const { core, executor, reg, heard } = heardOne();
     core.read(reg, [1]);
     const identity = executor.last.request.entry!;
     executor.last.succeed('mine');
@@ -90,16 +101,13 @@ describe('an executor that shares runs across processes', () => {
     await vi.advanceTimersByTimeAsync(1);
     expect(core.read(reg, [1])).toBe('theirs');
     expect(core.state(reg, [1])).toMatchObject({ status: 'complete', runs: 2 });
-    expect(heard.flat().map((e) => e.value)).toEqual(['mine', 'theirs']);
+    expect(heard()).toEqual(['mine', 'theirs']);
     // No run of its own was started for it.
     expect(executor.runs).toHaveLength(1);
   });
 
   it('ignores an outcome for an entry with a run in flight, a cleared entry, or a closed loader', async () => {
-    const { core, executor } = sharing();
-    const reg = core.register(fn, {});
-    const heard: UpdateEvent[][] = [];
-    core.subscribe(reg.listeners, (events) => heard.push(events));
+    const { core, executor, reg, heard } = heardOne();
     core.read(reg, [1]);
     const identity = executor.last.request.entry!;
     executor.deliver(identity, elsewhere('early'));
@@ -117,11 +125,11 @@ describe('an executor that shares runs across processes', () => {
     expect(again).toBe(identity);
     executor.last.succeed('fresh');
     await vi.advanceTimersByTimeAsync(1);
-    expect(heard.flat().map((e) => e.value)).toEqual(['own', 'fresh']);
+    expect(heard()).toEqual(['own', 'fresh']);
     await core.close();
     executor.deliver(again, elsewhere('after close'));
     await vi.advanceTimersByTimeAsync(20);
-    expect(heard.flat().map((e) => e.value)).toEqual(['own', 'fresh']);
+    expect(heard()).toEqual(['own', 'fresh']);
   });
 
   it("measures an entry's next refresh from the other process's start", async () => {
