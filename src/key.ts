@@ -99,7 +99,7 @@ export function deriveKey(prefix: string, args: readonly unknown[], memo?: KeyMe
       reads = reading.reads();
       // Stryker disable next-line ConditionalExpression: tokens are self-delimiting (a length or layout token announces its values), so no complete reading ends where an incomplete one stopped
       if (reading.complete) tokens = reading.tokens.slice(0, reading.tokenCount);
-    // Stryker disable next-line BlockStatement: a reader not given back is dropped whole; the next derivation makes a new one
+      // Stryker disable next-line BlockStatement: a reader not given back is dropped whole; the next derivation makes a new one
     } finally {
       reading.release();
       memo.giveBack(reading);
@@ -302,9 +302,11 @@ class Reading {
     if (typeof v !== 'object' || v === null) {
       // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator,StringLiteral,BooleanLiteral: a function or symbol token is in no trie path, and the walker refuses it anyway
       if (typeof v === 'function' || typeof v === 'symbol') this.complete = false;
-      // -0 without a call to Object.is: only 0 and -0 are === 0, and 1 / -0 is -Infinity.
-      // Stryker disable next-line EqualityOperator: 1 / ±0 is ±Infinity, never 0; swapping which zero gets the token still keeps them apart
-      else this.#token(v === 0 && 1 / v < 0 ? NEGATIVE_ZERO : v);
+      else {
+        // -0 without a call to Object.is: only 0 and -0 are === 0, and 1 / -0 is -Infinity.
+        // Stryker disable next-line EqualityOperator: 1 / ±0 is ±Infinity, never 0; swapping which zero gets the token still keeps them apart
+        this.#token(v === 0 && 1 / v < 0 ? NEGATIVE_ZERO : v);
+      }
       return;
     }
     if (depth >= MEMO_DEPTH || this.tokenCount > MEMO_TOKENS || types.isProxy(v)) {
@@ -594,8 +596,10 @@ export class Walker {
       // like x = [x, x] nested 30 deep would otherwise take seconds and gigabytes to refuse.
       const seen = (this.#seen ??= new Set());
       if (!seen.has(obj)) seen.add(obj);
-      // Stryker disable next-line EqualityOperator: one repeat at a limit of a hundred thousand
-      else if (++this.#repeats > MAX_REPEATS) throw TOO_SHARED;
+      else {
+        // Stryker disable next-line EqualityOperator: one repeat at a limit of a hundred thousand
+        if (++this.#repeats > MAX_REPEATS) throw TOO_SHARED;
+      }
     }
     open.push(obj);
     const read = this.#reads?.get(obj);
@@ -713,6 +717,7 @@ export class Walker {
         this.value(arr[index], depth + 1);
         next = index + 1;
       }
+      // Stryker disable next-line ArithmeticOperator: the count of trailing holes is implied by the length written first
       if (next < length) this.out += 'H' + (length - next) + ';';
     }
     if (present < keys.length)
@@ -747,18 +752,23 @@ export class Walker {
       return;
     }
     this.out += '[' + length + ';';
+    // Stryker disable next-line ArithmeticOperator: these elements are numbers, which no depth limits
     for (let j = 0; j < i; j++) this.value(packed[j], depth + 1);
     let holes = 0;
     const stop = i;
     for (; i < length; i++) {
       // The element where the packing loop stopped has been read already: never read twice.
+      // Stryker disable next-line ConditionalExpression: reading that element again gives the same (an array whose elements have getters is not walked here)
       const item = i === stop ? v : arr[i];
+      // Stryker disable next-line ConditionalExpression: only a pre-filter: the `in` test alone finds the holes
       if (item === undefined && !(i in arr)) {
+        // Stryker disable next-line EqualityOperator: switching to the key listing a hole earlier or later writes the same runs
         if (++holes < HOLE_RUN) continue;
         this.#sparseRest(arr, i + 1 - holes, length, depth);
         this.out += ']';
         return;
       }
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: an `H0;` before every element would be written for every array alike
       if (holes > 0) this.out += 'H' + holes + ';';
       holes = 0;
       this.value(item, depth + 1);
@@ -773,13 +783,17 @@ export class Walker {
     let next = from;
     for (const key of keys) {
       // A getter read earlier may have added a property since: only elements count here.
+      // Stryker disable next-line ConditionalExpression: the array was checked to have only elements (onlyElements) before its walk
       if (!isIndex(key, length)) break;
       const index = Number(key);
+      // Stryker disable next-line EqualityOperator: the key at `from` is the first hole of the run, never an own key
       if (index < from) continue;
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: an `H0;` between adjacent elements would be written for every array alike
       if (index > next) this.out += 'H' + (index - next) + ';';
       this.value(arr[index], depth + 1);
       next = index + 1;
     }
+    // Stryker disable next-line ArithmeticOperator: the count of trailing holes is implied by the length written first
     if (next < length) this.out += 'H' + (length - next) + ';';
   }
 

@@ -143,7 +143,7 @@ describe('arrays of 256 elements and more, against the oracle', () => {
     expect(sameKey([make([65_535, 131_072], n)], [make([65_536, 131_072], n)])).toBe(false);
     // And the run receives the same sparse arrays.
     for (const at of [[70_000, 150_000], [5, 70_000], [65_535, 131_072], [199_999], []]) {
-      const args = [make(at, n)];
+      const args = [make(at, n), [make(at, 70_000)], 'after'];
       expect(equivalent(rebuilt(args), args)).toBe(true);
     }
     // A hole is not undefined, even far out.
@@ -205,6 +205,19 @@ describe('the depth limit holds through every kind of container', () => {
       expect(accepted(nest(wrap, MAX_DEPTH + 1), new KeyMemo())).toBe(false);
     });
   }
+
+  it('a very sparse array (walked by its keys) counts one level, like any array', () => {
+    // Only the outermost level is sparse: a run of 65,536 holes and more is walked by its keys.
+    const sparse = (inner: unknown): unknown[] => {
+      const arr: unknown[] = new Array(70_000);
+      arr[0] = 'x';
+      arr[69_999] = inner;
+      return arr;
+    };
+    const plain = (inner: unknown): unknown => [inner];
+    expect(accepted(sparse(nest(plain, MAX_DEPTH - 1)))).toBe(true);
+    expect(accepted(sparse(nest(plain, MAX_DEPTH)))).toBe(false);
+  });
 
   it('an error nests two levels deep for its cause and its errors, as the codec posts it', () => {
     const causes = (count: number): unknown => nest((inner) => new Error('e', { cause: inner }), count);
@@ -338,7 +351,6 @@ describe("the memo's reader", () => {
       // A big reading: thousands of arguments, each a token.
       let holder: unknown[] | undefined = [
         { inner, rest: new Array(Math.min(size, 60)).fill(1) },
-        keys(size),
         ...Array.from({ length: size }, (_, i) => i),
       ];
       deriveKey(P, holder, memo);
@@ -421,6 +433,24 @@ describe('what a run receives is rebuilt from the key', () => {
     ];
     for (const args of cases) expect(equivalent(rebuilt(args), args), String(args[0])).toBe(true);
     expect(sameKey([new Date(0)], [new Date(1)])).toBe(false);
+  });
+
+  it('an error whose name or message cannot be read arrives as an Error with an empty message', () => {
+    const unreadable = new Error('hidden');
+    Object.defineProperty(unreadable, 'name', {
+      get(): never {
+        throw new Error('no name');
+      },
+    });
+    Object.defineProperty(unreadable, 'message', {
+      get(): never {
+        throw new Error('no message');
+      },
+    });
+    const [error] = rebuilt([unreadable]) as [Error];
+    expect(error.name).toBe('Error');
+    expect(error.message).toBe('');
+    expect(sameKey([unreadable], [new Error('')])).toBe(true);
   });
 
   it('refuses an array subclass, through the memo or not', () => {
