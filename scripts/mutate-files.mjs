@@ -56,6 +56,8 @@ export const GROUPS = {
       'test/wrapper-forms.test.ts',
       'test/durations.test.ts',
       'test/wrapper-fake.test.ts',
+      // Thread-free, but named: its messages mention createLoader(), which the selection skips.
+      'test/options-messages.test.ts',
     ],
   },
   pool: {
