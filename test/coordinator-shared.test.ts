@@ -79,6 +79,12 @@ describe('an executor that shares runs across processes', () => {
     expect(other.executor.last.request.entry).toBe(a);
     other.core.read(other.core.register(fn, {}), [1]);
     expect(other.executor.last.request.entry).not.toBe(a);
+    // A process whose channels are numbered differently names the same call the same way.
+    const third = sharing();
+    third.core.register({ kind: 'inline', source: '() => 0' }, {});
+    third.core.register(fn, {});
+    third.core.read(third.core.register(fn, { key: 'k' }), [1]);
+    expect(third.executor.last.request.entry).toBe(a);
     expect(executor.holds(a!)).toBe(true);
     expect(executor.holds('nope')).toBe(false);
   });
@@ -151,6 +157,7 @@ describe('an executor that shares runs across processes', () => {
     const base = hashIdentity('fA', undefined, 'args');
     expect(hashIdentity('fA', undefined, 'args')).toBe(base);
     expect(hashIdentity('fA', '', 'args')).not.toBe(base);
+    expect(hashIdentity('fA', 'k', 'args')).not.toBe(hashIdentity('fA', 'j', 'args'));
     expect(hashIdentity('fA', 'k', 'args')).not.toBe(hashIdentity('fAk', undefined, 'args'));
     expect(hashIdentity('f', 'A|', 'args')).not.toBe(hashIdentity('fA|', '', 'args'));
     expect(hashIdentity('fA', undefined, 'args2')).not.toBe(base);
