@@ -12,8 +12,19 @@ if (reports.length === 0)
     .map((group) => `reports/mutation/${group}.json`)
     .filter(existsSync);
 
+/** Whether `file` is one of a group's globs (an exact path or `dir/**` + `/*.ts`). */
+const inGroup = (file, globs) =>
+  globs.some((glob) =>
+    glob.endsWith('/**/*.ts') ? file.startsWith(glob.slice(0, -'**/*.ts'.length)) : file === glob,
+  );
 const files = {};
-for (const report of reports) Object.assign(files, JSON.parse(readFileSync(report, 'utf8')).files);
+for (const report of reports) {
+  const group = Object.entries(GROUPS).find(([name]) => report.endsWith(`/${name}.json`))?.[1];
+  for (const [file, result] of Object.entries(JSON.parse(readFileSync(report, 'utf8')).files)) {
+    // A group's report keeps files it no longer mutates (results reused from its incremental file).
+    if (!group || inGroup(file, group.files)) files[file] = result;
+  }
+}
 const totals = {};
 const add = (into, c) => {
   for (const [k, v] of Object.entries(c)) into[k] = (into[k] ?? 0) + v;
