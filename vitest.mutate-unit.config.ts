@@ -4,13 +4,12 @@ import mutate from './vitest.mutate.config.js';
 import { GROUPS, type MutateGroup } from './scripts/mutate-files.mjs';
 
 /**
- * The thread-free part of the mutation suite, for the pure modules (`npm run mutate`'s first pass,
- * see scripts/mutate.mjs): test files that never create a loader, so no real threads. A mutant of
- * the key, the codec or the value classification is reached by nearly every test of the whole
- * suite (each call derives a key, each run carries its arguments and result), so one that
- * survives cost the whole suite (about 45 s instrumented); here it costs the unit tests of these
- * modules. Fewer tests can only kill fewer mutants: the score this pass reports is a lower bound
- * of what the whole suite would give.
+ * The thread-free part of the mutation suite, for the groups that set `threadFree`
+ * (scripts/mutate-files.mjs): test files that never create a loader (picked by their text), so
+ * no real threads, plus a group's `threadTests`. A mutant of the key, the codec or the loader is
+ * reached by nearly every test of the whole suite, so one that survives would cost the whole
+ * suite (about a minute instrumented); here it costs these tests. Fewer tests can only kill
+ * fewer mutants: such a group's score is a lower bound of what the whole suite would give.
  */
 const threadFree = readdirSync('test')
   .filter((f) => f.endsWith('.test.ts'))

@@ -30,6 +30,15 @@ function refusal(run: () => unknown): OptionError {
   throw new Error('accepted');
 }
 
+/** One test per case: `validate(input)` refuses it, naming `option`, with exactly `message`. */
+function refusesEach(cases: [unknown, string, string][], validate: (input: unknown) => unknown): void {
+  it.each(cases)('%o is refused as %s', (input, option, message) => {
+    const error = refusal(() => validate(input));
+    expect(error.option).toBe(option);
+    expect(error.message).toBe(message);
+  });
+}
+
 const THREADS_WHY = `an integer >= 1 and <= ${MAX_THREADS} (about 9 MiB of memory per thread, all started at once)`;
 const ADDRESS_SPACE = 'reserved as address space when a thread starts';
 
@@ -64,11 +73,7 @@ describe('asyncLoad() options', () => {
     ],
   ];
 
-  it.each(cases)('%o is refused as %s', (input, option, message) => {
-    const error = refusal(() => validateLoadOptions(input));
-    expect(error.option).toBe(option);
-    expect(error.message).toBe(message);
-  });
+  refusesEach(cases, validateLoadOptions);
 
   it('accepts each option at its limit, and nothing given as no options', () => {
     expect(validateLoadOptions(undefined)).toEqual({});
@@ -148,11 +153,7 @@ describe('createLoader() options', () => {
     ],
   ];
 
-  it.each(cases)('%o is refused as %s', (input, option, message) => {
-    const error = refusal(() => resolveLoaderOptions(input));
-    expect(error.option).toBe(option);
-    expect(error.message).toBe(message);
-  });
+  refusesEach(cases, resolveLoaderOptions);
 
   it("refuses an idleTimeout past Node's longest timer, saying why", () => {
     const error = refusal(() => resolveLoaderOptions({ idleTimeout: 2 ** 31 }));
