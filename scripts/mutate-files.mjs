@@ -9,7 +9,8 @@
  *   otherwise run the whole suite only to survive again. Two processes at once: no threads.
  * - `coordinator`: the loader, store, entries, options, notifier and timers, against the
  *   thread-free tests (which drive the coordinator with a fake executor and fake time) and the
- *   listed thread tests of its API (options, calls, listeners, life cycle). Every test with threads
+ *   files in its `threadTests` (its API with real threads, and thread-free files whose text
+ *   names `createLoader()`, which the selection by text skips). Every test with threads
  *   reaches the loader, so against the whole suite each survivor would cost about a minute.
  * - `pool`: the pool executor, its start slots and the worker, against the whole mutation suite
  *   (vitest.mutate.config.ts, real threads), one process at a time.
