@@ -41,11 +41,13 @@ export interface PoolSettings {
 
 /**
  * Running from TypeScript sources (tests, tsx) the worker is a .ts file that Node 20 can only
- * load through tsx; the published build ships plain .js beside this file's compiled copy.
+ * load through tsx; the published build ships plain .js beside this file's compiled copy, and
+ * threads load it through a CommonJS entry (see workers/entry.cts for why).
  */
 function workerLocation(): { filename: string; execArgv: string[] | undefined } {
   const fromSource = import.meta.url.endsWith('.ts');
-  const filename = new URL(`../workers/worker.${fromSource ? 'ts' : 'js'}`, import.meta.url).href;
+  const file = fromSource ? '../workers/worker.ts' : '../workers/entry.cjs';
+  const filename = new URL(file, import.meta.url).href;
   return { filename, execArgv: fromSource ? [...process.execArgv, '--import', 'tsx'] : undefined };
 }
 
