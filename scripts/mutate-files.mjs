@@ -12,7 +12,12 @@
  *   files in its `threadTests` (its API with real threads, and thread-free files whose text
  *   names `createLoader()`, which the selection by text skips). Every test with threads
  *   reaches the loader, so against the whole suite each survivor would cost about a minute.
- * - `pool`: the pool executor, its start slots and the worker, against the whole mutation suite
+ * - `workers`: the code each thread runs, against the thread-free tests (which never reach it)
+ *   and the files in its `threadTests`: those that drive runs through the worker's paths
+ *   (faults, attribution, tampering, batches, values, functions, start times). A thread reports
+ *   the mutants it reaches per test file, not per test (test/stryker/), so a survivor runs every
+ *   listed file: against the whole suite that is two minutes a survivor.
+ * - `pool`: the pool executor and its start slots, against the whole mutation suite
  *   (vitest.mutate.config.ts, real threads), one process at a time.
  * - `distributed`: the BullMQ executor's modules, against the whole mutation suite too (its
  *   in-process tests need a redis-server on the PATH; the cluster tests run the build and are
@@ -61,6 +66,29 @@ export const GROUPS = {
       'test/options-messages.test.ts',
     ],
   },
+  workers: {
+    files: ['workers/**/*.ts'],
+    threadFree: true,
+    threadTests: [
+      'test/attribution.test.ts',
+      'test/faults.test.ts',
+      'test/tampering.test.ts',
+      'test/tampering-more.test.ts',
+      'test/tampering-batch.test.ts',
+      'test/worker-functions.test.ts',
+      'test/worker-messages.test.ts',
+      'test/worker-refresh.test.ts',
+      'test/values.test.ts',
+      'test/depth.test.ts',
+      'test/shared-args.test.ts',
+      'test/module-task.test.ts',
+      'test/cancel.test.ts',
+      'test/idle-exit.test.ts',
+      'test/batch.test.ts',
+      'test/errors.test.ts',
+      'test/guarded-builtins.test.ts',
+    ],
+  },
   pool: {
     files: [
       'src/pool-executor.ts',
@@ -68,7 +96,6 @@ export const GROUPS = {
       'src/stray-reports.ts',
       'src/protocol.ts',
       'src/executor.ts',
-      'workers/**/*.ts',
     ],
     threadFree: false,
   },
