@@ -85,6 +85,7 @@ export const GROUPS = {
       'test/cancel.test.ts',
       'test/batch.test.ts',
       'test/guarded-builtins.test.ts',
+      'test/stray-culprit.test.ts',
     ],
   },
   pool: {
