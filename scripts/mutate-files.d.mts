@@ -8,5 +8,5 @@ export interface MutateGroup {
   readonly threadTests?: readonly string[];
 }
 export declare const GROUPS: Readonly<
-  Record<'key' | 'pure' | 'coordinator' | 'workers' | 'pool' | 'distributed', MutateGroup>
+  Record<'key' | 'pure' | 'coordinator' | 'workers' | 'slots' | 'pool' | 'distributed', MutateGroup>
 >;

@@ -17,8 +17,10 @@
  *   (faults, attribution, tampering, batches, values, functions, start times). A thread reports
  *   the mutants it reaches per test file, not per test (test/stryker/), so a survivor runs every
  *   listed file: against the whole suite that is two minutes a survivor.
- * - `pool`: the pool executor and its start slots, against the whole mutation suite
- *   (vitest.mutate.config.ts, real threads), one process at a time.
+ * - `slots` (the start slots, the stray-report channel and the executor's types) and `pool` (the
+ *   pool executor): against the whole mutation suite (vitest.mutate.config.ts, real threads),
+ *   one process at a time. Apart because the pool executor's 750 mutants take hours on their
+ *   own (every test with threads reaches it), and a run's results are kept only once it ends.
  * - `distributed`: the BullMQ executor's modules, against the whole mutation suite too (its
  *   in-process tests need a redis-server on the PATH; the cluster tests run the build and are
  *   left out).
@@ -88,15 +90,10 @@ export const GROUPS = {
       'test/stray-culprit.test.ts',
     ],
   },
-  pool: {
-    files: [
-      'src/pool-executor.ts',
-      'src/start-slots.ts',
-      'src/stray-reports.ts',
-      'src/protocol.ts',
-      'src/executor.ts',
-    ],
+  slots: {
+    files: ['src/start-slots.ts', 'src/stray-reports.ts', 'src/protocol.ts', 'src/executor.ts'],
     threadFree: false,
   },
+  pool: { files: ['src/pool-executor.ts'], threadFree: false },
   distributed: { files: ['src/distributed/**/*.ts'], threadFree: false },
 };
