@@ -88,6 +88,8 @@ export const GROUPS = {
       'test/batch.test.ts',
       'test/guarded-builtins.test.ts',
       'test/stray-culprit.test.ts',
+      'test/batch-runs.test.ts',
+      'test/worker-start-time.test.ts',
     ],
   },
   slots: {

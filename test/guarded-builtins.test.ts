@@ -53,9 +53,10 @@ const GUARDED: [string, string[]][] = [
  * Runs on the thread (self-contained). `replace` puts a stand-in that behaves like the built-in
  * (so the run itself and its reply are unaffected) in its place, or adds one where the name is
  * absent, and remembers it in a registry later runs on the thread can look in; `delete` takes
- * the built-in away; `inspect` says what is there now: 'original', 'stand-in' or 'missing'.
+ * the built-in away; `undefined` makes it a present property whose value is undefined;
+ * `inspect` says what is there now: 'original', 'stand-in' or 'missing'.
  */
-function probe(where: string, name: string, action: 'replace' | 'delete' | 'inspect'): string {
+function probe(where: string, name: string, action: 'replace' | 'delete' | 'undefined' | 'inspect'): string {
   const paths: Record<string, () => object> = {
     'Object.prototype': () => Object.prototype,
     'Function.prototype': () => Function.prototype,
@@ -83,6 +84,11 @@ function probe(where: string, name: string, action: 'replace' | 'delete' | 'insp
     return (typeof current === 'object' || typeof current === 'function') && registry.has(current as object)
       ? 'stand-in'
       : 'original';
+  }
+  if (action === 'undefined') {
+    // Present, but with the value an absent property reads as.
+    Object.defineProperty(target, key, { value: undefined, writable: true, configurable: true });
+    return 'set to undefined';
   }
   if (action === 'delete') {
     Reflect.deleteProperty(target, key);
@@ -120,6 +126,17 @@ describe('built-ins the pool relies on', () => {
       }
     },
   );
+
+  it('Object.prototype.then, absent, set to undefined by a function: absent again for the next run', async () => {
+    // Harmless in itself (only a function `then` makes objects thenable), but the worker keeps
+    // the guarded names exactly as it found them: present or absent included.
+    const l = make({ threads: 1 });
+    const run = l.asyncLoad(probe);
+    expect(await run.wait('Object.prototype', 'then', 'inspect')).toBe('missing');
+    run.clear();
+    expect(await run.wait('Object.prototype', 'then', 'undefined')).toBe('set to undefined');
+    expect(await run.wait('Object.prototype', 'then', 'inspect')).toBe('missing');
+  });
 
   it('a built-in deleted by a function is back for the next run', async () => {
     const l = make({ threads: 1 });

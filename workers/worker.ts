@@ -59,6 +59,7 @@ const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 /** Waits for a refresh's scheduled start, never longer than MAX_START_WAIT_MS (see there). */
 function startAt(notBefore: number): void {
   const wait = Math.min(notBefore - now(), MAX_START_WAIT_MS);
+  // Stryker disable next-line EqualityOperator: Atomics.wait with a timeout of 0 returns at once, as no wait does
   if (wait > 0) Atomics.wait(sleepCell, 0, 0, wait);
 }
 

@@ -1,0 +1,94 @@
+/**
+ * What a thread does with a batch (workers/worker.ts, runBatch): it runs the batch's runs one
+ * after another and says which it replied to; past its time budget (a run slower than its
+ * function usually is) it stops starting them, and the rest go back to the host's queue.
+ * Observed at the hand-over to Piscina, so what each batch carried and what the thread
+ * reported for it are both seen.
+ */
+import { Piscina } from 'piscina';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { loaderFactory, watchHostErrors } from './helpers.js';
+
+watchHostErrors();
+const make = loaderFactory();
+
+interface Seen {
+  /** Arguments of each run in the batch, in order. */
+  args: unknown[][];
+  /** The nonces of the runs the thread replied to, from its BatchDone. */
+  replied: unknown[];
+}
+let batches: Seen[] = [];
+/** Each batch's BatchDone, which may arrive after the replies its runs' callers wait for. */
+let done: Promise<unknown>[] = [];
+beforeEach(() => {
+  const seen: Seen[] = (batches = []);
+  const pending: Promise<unknown>[] = (done = []);
+  const run = Piscina.prototype.run;
+  vi.spyOn(Piscina.prototype, 'run').mockImplementation(function (
+    this: Piscina,
+    task: unknown,
+    options?: object,
+  ) {
+    const result = run.call(this, task, options) as Promise<unknown>;
+    const batch = (task as { batch?: { args: unknown[] }[] } | null)?.batch;
+    if (Array.isArray(batch)) {
+      pending.push(
+        result.then(
+          (reply) => {
+            seen.push({ args: batch.map((t) => t.args), replied: (reply as { replied: unknown[] }).replied });
+          },
+          () => undefined,
+        ),
+      );
+    }
+    return result;
+  });
+});
+afterEach(() => vi.restoreAllMocks());
+
+const RUNS = 2000;
+
+it('quick runs: a batch runs all its runs and replies to each, by its nonce', async () => {
+  const l = make({ threads: 2 });
+  const add = l.asyncLoad((n: number) => n + 1);
+  for (let i = 0; i < 5; i++) await add.wait(-1 - i);
+  const values = await Promise.all(Array.from({ length: RUNS }, (_, i) => add.wait(i)));
+  expect(values).toEqual(Array.from({ length: RUNS }, (_, i) => i + 1));
+  await Promise.all(done);
+  const sent = batches.reduce((n, b) => n + b.args.length, 0);
+  expect(sent).toBeGreaterThan(RUNS / 4);
+  for (const b of batches) {
+    expect(b.replied.length).toBeLessThanOrEqual(b.args.length);
+    for (const nonce of b.replied) expect(nonce).toBeTypeOf('number');
+  }
+  // Runs of 1 µs against a budget of 5 ms: nearly every batch is run whole.
+  const replied = batches.reduce((n, b) => n + b.replied.length, 0);
+  expect(replied).toBeGreaterThan(sent * 0.9);
+  expect(batches.some((b) => b.replied.length >= 4)).toBe(true);
+});
+
+it('a run past the budget: the runs after it in its batch are not started there', async () => {
+  const l = make({ threads: 2 });
+  // Every 50th run takes 20 ms (the budget is 5 ms); the others are quick.
+  const uneven = l.asyncLoad((n: number) => {
+    if (n % 50 === 25) {
+      const end = performance.now() + 20;
+      while (performance.now() < end);
+    }
+    return n;
+  });
+  for (let i = 0; i < 5; i++) await uneven.wait(-1 - i);
+  const values = await Promise.all(Array.from({ length: RUNS }, (_, i) => uneven.wait(i)));
+  expect(values).toEqual(Array.from({ length: RUNS }, (_, i) => i));
+  await Promise.all(done);
+  let checked = 0;
+  for (const b of batches) {
+    const slow = b.args.findIndex(([n]) => (n as number) % 50 === 25);
+    if (slow < 0 || slow === b.args.length - 1) continue;
+    // The slow run was started (it may be the first) and nothing after it was.
+    expect(b.replied.length, `batch ${JSON.stringify(b.args)}`).toBe(slow + 1);
+    checked++;
+  }
+  expect(checked).toBeGreaterThan(0);
+});
