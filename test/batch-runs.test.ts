@@ -71,14 +71,26 @@ it('quick runs: a batch runs all its runs and replies to each, by its nonce', as
 it('a run past the budget: the runs after it in its batch are not started there', async () => {
   const l = make({ threads: 2 });
   // Every 50th run takes 20 ms (the budget is 5 ms); the others are quick.
+  // Negative arguments warm up and say which thread ran them.
   const uneven = l.asyncLoad((n: number) => {
+    if (n < 0) return -(require('node:worker_threads') as typeof import('node:worker_threads')).threadId;
     if (n % 50 === 25) {
       const end = performance.now() + 20;
       while (performance.now() < end);
     }
     return n;
   });
-  for (let i = 0; i < 5; i++) await uneven.wait(-1 - i);
+  // Many at once, so both threads compile the function: a thread that has not replies to a
+  // whole batch at once with "missing" (the host sends it again with the source), which would
+  // look like a batch run past its budget.
+  const threads = new Set<number>();
+  for (let round = 0; threads.size < 2 && round < 50; round++) {
+    const ids = await Promise.all(Array.from({ length: 100 }, (_, i) => uneven.wait(-1 - round * 100 - i)));
+    for (const id of ids) threads.add(id);
+  }
+  expect(threads.size).toBe(2);
+  await Promise.all(done);
+  batches.length = 0;
   const values = await Promise.all(Array.from({ length: RUNS }, (_, i) => uneven.wait(i)));
   expect(values).toEqual(Array.from({ length: RUNS }, (_, i) => i));
   await Promise.all(done);
@@ -86,8 +98,9 @@ it('a run past the budget: the runs after it in its batch are not started there'
   for (const b of batches) {
     const slow = b.args.findIndex(([n]) => (n as number) % 50 === 25);
     if (slow < 0 || slow === b.args.length - 1) continue;
-    // The slow run was started (it may be the first) and nothing after it was.
-    expect(b.replied.length, `batch ${JSON.stringify(b.args)}`).toBe(slow + 1);
+    // Nothing after the slow run was started (on a loaded machine a pause before it may have
+    // used the budget up earlier).
+    expect(b.replied.length, `batch ${JSON.stringify(b.args)}`).toBeLessThanOrEqual(slow + 1);
     checked++;
   }
   expect(checked).toBeGreaterThan(0);
