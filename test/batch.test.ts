@@ -18,8 +18,11 @@ const RUNS = process.env.ASYNC_LOAD_MUTATION_RUN === '1' ? 1000 : 3000;
 
 /** Runs handed to Piscina in batches during each test: the batch path must have been taken. */
 let batched = 0;
-/** How many of them each test needs at least (a test whose thread breaks needs fewer). */
-let minimum = RUNS / 4;
+/**
+ * How many of them each test needs at least: fewer for a test whose thread breaks, none for one
+ * whose batching is the machine's business or happens in another process.
+ */
+let minimum: number | undefined = RUNS / 4;
 beforeEach(() => {
   batched = 0;
   minimum = RUNS / 4;
@@ -36,7 +39,7 @@ beforeEach(() => {
 });
 afterEach(() => {
   vi.restoreAllMocks();
-  expect(batched, 'runs that went in batches').toBeGreaterThan(minimum);
+  if (minimum !== undefined) expect(batched, 'runs that went in batches').toBeGreaterThan(minimum);
 });
 
 /** Runs the function a few times on its own first, so the executor knows it is quick. */
@@ -150,7 +153,7 @@ describe('a script that only waits', () => {
     expect(child.stderr).toBe('');
     expect(child.status).toBe(0);
     expect(child.stdout.trim()).toBe('24000');
-    batched = RUNS; // this test runs its own process; the spy above does not see it
+    minimum = undefined; // this test runs its own process; the spy above does not see it
   });
 });
 
@@ -214,6 +217,6 @@ describe('a quick function that is slow this once', () => {
     const after = Array.from({ length: 40 }, (_, i) => innocent.wait(40 + i));
     expect(await Promise.all([...before, ...after])).toEqual(Array.from({ length: 80 }, (_, i) => i * 3));
     expect(await innocent.wait(1000)).toBe(3000);
-    batched = RUNS; // whether this load batched is the machine's business; what matters is above
+    minimum = undefined; // whether this load batched is the machine's business; what matters is above
   });
 });
