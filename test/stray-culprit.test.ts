@@ -83,6 +83,23 @@ describe('a stray error after its run settled names the run', () => {
     expect(shown.startsWith(`[ '${'a'.repeat(90)}', '${'b'.repeat(90)}`)).toBe(true);
   });
 
+  it('arguments exactly 200 characters when shown: shown whole', async () => {
+    const message = await reportOf((onError) =>
+      make({ threads: 1, onError })
+        .asyncLoad(function leavesTimer(a: string, b: string) {
+          setTimeout(() => {
+            throw new Error('late two');
+          }, 0);
+          return a.length + b.length;
+        })
+        .wait('a'.repeat(95), 'b'.repeat(95)),
+    );
+    // `[ '`, 95 a, `', '`, 95 b, `' ]`: 200 characters, the most shown uncut.
+    expect(culpritOf(message)).toBe(
+      `\`leavesTimer\` called with [ '${'a'.repeat(95)}', '${'b'.repeat(95)}' ]`,
+    );
+  });
+
   it('an anonymous inline function: its source on one line, cut at 60 characters', async () => {
     const fn = (n: number): number => {
       setTimeout(() => {

@@ -15,7 +15,9 @@ type Run = (task: TaskMessage | BatchMessage) => Promise<ResultMessage | BatchDo
 
 let run: Run | undefined;
 // Started when the thread loads this file, before Piscina reports the thread ready: the worker's
-// start-up (start-up.ts) still runs before any task, since the first task waits for it.
+// start-up (start-up.ts) still runs before any task, since the first task waits for it. Left
+// unhandled on purpose if it fails: the rejection ends the thread as a failed start, which the
+// pool reports as WorkerStartError, as when the worker could not be loaded at all.
 const loading = import('./worker.js').then((worker: { default: Run }) => {
   run = worker.default;
 });
