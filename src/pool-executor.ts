@@ -37,6 +37,11 @@ export interface PoolSettings {
   resourceLimits: ResourceLimits | undefined;
   /** Errors that belong to no run, such as a thread that crashed between runs. */
   onError: (error: Error) => void;
+  /**
+   * Runs of a function averaging less than this (ms) are batched; QUICK_MS unless set. Not a
+   * loader option: tests set it when instrumented code makes every run slower than QUICK_MS.
+   */
+  quickMs?: number;
 }
 
 /**
@@ -156,9 +161,11 @@ export class PoolExecutor implements Executor {
   readonly #durations = new Map<FunctionRef, { average: number; runs: number }>();
   /** Start slots: room for every task handed over to be a full batch. */
   readonly #slotCount: number;
+  readonly #quickMs: number;
 
   constructor(settings: PoolSettings) {
     this.#settings = settings;
+    this.#quickMs = settings.quickMs ?? QUICK_MS;
     this.#handOffLimit = settings.threads * 4;
     this.#slotCount = this.#handOffLimit * MAX_BATCH;
     this.#slots = new StartSlots(this.#slotCount);
@@ -764,7 +771,7 @@ export class PoolExecutor implements Executor {
   #quick(run: PendingRun): boolean {
     if (run.request.notBefore !== undefined) return false;
     const known = this.#durations.get(run.request.fn);
-    return known !== undefined && known.runs >= QUICK_AFTER && known.average < QUICK_MS;
+    return known !== undefined && known.runs >= QUICK_AFTER && known.average < this.#quickMs;
   }
 
   /** Puts runs that never started back at the head of the queue, detached from their hand-off. */

@@ -7,10 +7,10 @@
  */
 import { Piscina } from 'piscina';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
-import { loaderFactory, watchHostErrors } from './helpers.js';
+import { batchingLoaderFactory, watchHostErrors } from './helpers.js';
 
 watchHostErrors();
-const make = loaderFactory();
+const make = batchingLoaderFactory();
 
 interface Seen {
   /** Arguments of each run in the batch, in order. */

@@ -9,10 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CancelledError, TimeoutError, WorkerCrashedError } from '../src/index.js';
-import { loaderFactory, watchHostErrors } from './helpers.js';
+import { batchingLoaderFactory, watchHostErrors } from './helpers.js';
 
 watchHostErrors();
-const make = loaderFactory();
+const make = batchingLoaderFactory();
 // Fewer under mutation testing, where every surviving mutant of the worker runs this file.
 const RUNS = process.env.ASYNC_LOAD_MUTATION_RUN === '1' ? 1000 : 3000;
 

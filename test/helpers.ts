@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, expect } from 'vitest';
 import { createLoader, type Loader } from '../src/index.js';
+import { resolveLoaderOptions } from '../src/options.js';
+import { PoolExecutor } from '../src/pool-executor.js';
 
 /** A file a worker appends one character to per run: counts runs by their side effect. */
 export function runCounter(): { path: string; count: () => number } {
@@ -47,5 +49,19 @@ export function loaderFactory(): (options?: Parameters<typeof createLoader>[0]) 
     const l = createLoader({ threads: 2, pollInterval: 0, ...options });
     loaders.push(l);
     return l;
+  };
+}
+
+/**
+ * Like loaderFactory, for tests that need quick runs batched. Under mutation testing the
+ * instrumented worker makes every run slower than the executor's "quick" threshold (0.5 ms),
+ * so batching would be rare or absent there; those runs raise the threshold instead.
+ */
+export function batchingLoaderFactory(): (options?: Parameters<typeof createLoader>[0]) => Loader {
+  const make = loaderFactory();
+  if (process.env.ASYNC_LOAD_MUTATION_RUN !== '1') return make;
+  return (options = {}) => {
+    const settings = resolveLoaderOptions({ threads: 2, pollInterval: 0, ...options });
+    return make({ ...options, executor: new PoolExecutor({ ...settings, quickMs: 50 }) });
   };
 }

@@ -4,10 +4,10 @@
  * runs' replies or reach another entry's argument in shared memory.
  */
 import { expect, it } from 'vitest';
-import { loaderFactory, watchHostErrors } from './helpers.js';
+import { batchingLoaderFactory, watchHostErrors } from './helpers.js';
 
 watchHostErrors();
-const make = loaderFactory();
+const make = batchingLoaderFactory();
 
 it('AsyncLocalStorage#run replaced by a function: later runs of other entries return their own values', async () => {
   const l = make({ threads: 1 });
