@@ -76,7 +76,19 @@ export class RedisServer {
       mkdtempSync(join(tmpdir(), 'async-load-redis-')),
     );
     await server.restart();
+    server.#watch();
     return server;
+  }
+
+  /**
+   * Stops the server if this process dies without stopping it (killed by a timeout, or by
+   * Stryker between mutants), which would leave it running for good. Watches while the
+   * server's folder exists (stopAndClean() removes it) and stops it by its pid file (a server
+   * that is stopped has none), so it never stops a later server on the same port.
+   */
+  #watch(): void {
+    const script = `while kill -0 ${process.pid} 2>/dev/null && [ -d "$1" ]; do sleep 1; done; [ -f "$1/redis.pid" ] && kill "$(cat "$1/redis.pid")"`;
+    spawn('sh', ['-c', script, 'watch', this.dir], { detached: true, stdio: 'ignore' }).unref();
   }
 
   /** Starts (again, on the same port, empty: persistence is off). */
