@@ -1,6 +1,6 @@
 /** Types of mutate-files.mjs, for the TypeScript configs that import it. */
 export interface MutateGroup {
-  /** Globs of the files this group mutates. */
+  /** Globs of the files this group mutates (or `path:first-last`, a line range). */
   readonly files: readonly string[];
   /** Tested against the thread-free tests (plus `threadTests`), not the whole mutation suite. */
   readonly threadFree: boolean;
@@ -8,5 +8,17 @@ export interface MutateGroup {
   readonly threadTests?: readonly string[];
 }
 export declare const GROUPS: Readonly<
-  Record<'key' | 'pure' | 'coordinator' | 'workers' | 'slots' | 'pool' | 'distributed', MutateGroup>
+  Record<
+    | 'key'
+    | 'pure'
+    | 'coordinator'
+    | 'workers'
+    | 'slots'
+    | 'pool-1'
+    | 'pool-2'
+    | 'pool-3'
+    | 'pool-4'
+    | 'distributed',
+    MutateGroup
+  >
 >;

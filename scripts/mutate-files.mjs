@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /**
  * The file groups `npm run mutate` tests, one Stryker run each (stryker.config.mjs reads the group
  * from `ASYNC_LOAD_MUTATE_GROUP`), each with its own incremental file in reports/incremental/
@@ -17,14 +19,42 @@
  *   (faults, attribution, tampering, batches, values, functions, start times). A thread reports
  *   the mutants it reaches per test file, not per test (test/stryker/), so a survivor runs every
  *   listed file: against the whole suite that is two minutes a survivor.
- * - `slots` (the start slots, the stray-report channel and the executor's types) and `pool` (the
- *   pool executor): against the whole mutation suite (vitest.mutate.config.ts, real threads),
- *   one process at a time. Apart because the pool executor's 750 mutants take hours on their
- *   own (every test with threads reaches it), and a run's results are kept only once it ends.
+ * - `slots` (the start slots, the stray-report channel and the executor's types) and `pool-1` to
+ *   `pool-4` (the pool executor, by line range): against the whole mutation suite
+ *   (vitest.mutate.config.ts, real threads), one process at a time. Apart because the pool
+ *   executor's 750 mutants take hours (every test with threads reaches it), and a run's results
+ *   are kept only once it ends.
  * - `distributed`: the BullMQ executor's modules, against the whole mutation suite too (its
  *   in-process tests need a redis-server on the PATH; the cluster tests run the build and are
  *   left out).
  */
+/**
+ * The pool executor in four parts by line range, each starting at a method's doc comment (a
+ * part holds only the mutants wholly inside its lines, so no method may straddle two parts):
+ * about an hour each on a first run, so each can finish in one sitting. Found by method name,
+ * so edits to the file move the ranges with it.
+ */
+function poolParts() {
+  const file = 'src/pool-executor.ts';
+  const lines = readFileSync(new URL(`../${file}`, import.meta.url), 'utf8').split('\n');
+  const starts = [1];
+  for (const method of ['#stopThread(', '#onReply(', '#stealRound(']) {
+    let at = lines.findIndex((line) => line.startsWith(`  ${method}`));
+    if (at < 0) throw new Error(`${file}: no method ${method} to split the pool group at`);
+    while (lines[at - 1].trim().startsWith('*') || lines[at - 1].trim().startsWith('/**')) at--;
+    starts.push(at + 1);
+  }
+  starts.push(lines.length + 1);
+  return Object.fromEntries(
+    starts
+      .slice(0, -1)
+      .map((start, i) => [
+        `pool-${i + 1}`,
+        { files: [`${file}:${start}-${starts[i + 1] - 1}`], threadFree: false },
+      ]),
+  );
+}
+
 export const GROUPS = {
   key: { files: ['src/key.ts'], threadFree: true },
   pure: {
@@ -96,6 +126,6 @@ export const GROUPS = {
     files: ['src/start-slots.ts', 'src/stray-reports.ts', 'src/protocol.ts', 'src/executor.ts'],
     threadFree: false,
   },
-  pool: { files: ['src/pool-executor.ts'], threadFree: false },
+  ...poolParts(),
   distributed: { files: ['src/distributed/**/*.ts'], threadFree: false },
 };

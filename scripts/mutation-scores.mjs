@@ -12,17 +12,38 @@ if (reports.length === 0)
     .map((group) => `reports/mutation/${group}.json`)
     .filter(existsSync);
 
-/** Whether `file` is one of a group's globs (an exact path or `dir/**` + `/*.ts`). */
-const inGroup = (file, globs) =>
-  globs.some((glob) =>
-    glob.endsWith('/**/*.ts') ? file.startsWith(glob.slice(0, -'**/*.ts'.length)) : file === glob,
-  );
+/** A group's glob: a path, `dir/**` + `/*.ts`, or `path:first-last` (lines; see mutate-files.mjs). */
+function parseGlob(glob) {
+  const range = /^(.*):(\d+)-(\d+)$/.exec(glob);
+  return range ? { path: range[1], first: Number(range[2]), last: Number(range[3]) } : { path: glob };
+}
+/** The glob of a group that holds `file`, if any. */
+const globFor = (file, globs) =>
+  globs
+    .map(parseGlob)
+    .find(({ path }) =>
+      path.endsWith('/**/*.ts') ? file.startsWith(path.slice(0, -'**/*.ts'.length)) : file === path,
+    );
+/** Mutants of one file from every group that tests part of it, each once. */
 const files = {};
 for (const report of reports) {
   const group = Object.entries(GROUPS).find(([name]) => report.endsWith(`/${name}.json`))?.[1];
   for (const [file, result] of Object.entries(JSON.parse(readFileSync(report, 'utf8')).files)) {
     // A group's report keeps files it no longer mutates (results reused from its incremental file).
-    if (!group || inGroup(file, group.files)) files[file] = result;
+    const glob = group ? globFor(file, group.files) : { path: file };
+    if (!glob) continue;
+    const mutants = result.mutants.filter(
+      (m) =>
+        glob.first === undefined || (m.location.start.line >= glob.first && m.location.end.line <= glob.last),
+    );
+    const into = (files[file] ??= { source: result.source, mutants: [], seen: new Set() });
+    for (const m of mutants) {
+      const l = m.location;
+      const id = `${l.start.line}:${l.start.column}-${l.end.line}:${l.end.column} ${m.mutatorName} ${m.replacement}`;
+      if (into.seen.has(id)) continue;
+      into.seen.add(id);
+      into.mutants.push(m);
+    }
   }
 }
 const totals = {};
