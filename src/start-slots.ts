@@ -55,10 +55,12 @@ export class StartSlots {
   readonly #views: SlotViews;
   /** Indexes not held by any handed-off run. */
   readonly #free: number[];
-  #nextTicket = 1;
+  #nextTicket: number;
 
-  constructor(count: number) {
+  /** `firstTicket`: 1 but in tests, which start near the wrap at 2^31 - 1. */
+  constructor(count: number, firstTicket = 1) {
     this.count = count;
+    this.#nextTicket = firstTicket;
     this.buffer = new SharedArrayBuffer(count * 16);
     this.#views = slotViews(this.buffer, count);
     this.#free = Array.from({ length: count }, (_, i) => count - 1 - i);
