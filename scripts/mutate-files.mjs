@@ -24,10 +24,11 @@ import { readFileSync } from 'node:fs';
  *   (vitest.mutate.config.ts, real threads), one process at a time. Apart because the pool
  *   executor's 750 mutants take hours (every test with threads reaches it), and a run's results
  *   are kept only once it ends.
- * - `distributed`: the BullMQ executor's modules, against the whole mutation suite too (its
- *   in-process tests need a redis-server on the PATH; the cluster tests run the build and are
- *   left out).
+ * - `distributed`: the BullMQ executor's modules, against the thread-free tests and the files of
+ *   test/distributed/ that test src/ in process (they start a redis-server; the others run the
+ *   build). Nothing else reaches these modules, so the whole suite would only add cost.
  */
+
 /**
  * The pool executor in four parts by line range, each starting at a method's doc comment (a
  * part holds only the mutants wholly inside its lines, so no method may straddle two parts):
@@ -127,5 +128,17 @@ export const GROUPS = {
     threadFree: false,
   },
   ...poolParts(),
-  distributed: { files: ['src/distributed/**/*.ts'], threadFree: false },
+  distributed: {
+    files: ['src/distributed/**/*.ts'],
+    threadFree: true,
+    // Only these reach src/distributed/ (no file in test/ imports it); the other files in
+    // test/distributed/ run the build and are left out of every mutation run.
+    threadTests: [
+      'test/distributed/units.test.ts',
+      'test/distributed/wire.test.ts',
+      'test/distributed/lease.test.ts',
+      'test/distributed/acl.test.ts',
+      'test/distributed/settle-order.test.ts',
+    ],
+  },
 };
