@@ -60,4 +60,27 @@ describe('StartSlots', () => {
     expect(await started).toBeUndefined();
     expect(claimStart(slotViews(slots.buffer, slots.count), slot.index, slot.ticket, 1, 5)).toBe(false);
   });
+
+  it('cancelling a run that has started fails; cancelling one already cancelled succeeds again', () => {
+    const slots = new StartSlots(2);
+    const started = slots.acquire();
+    const cancelled = slots.acquire();
+    const views = slotViews(slots.buffer, slots.count);
+    expect(claimStart(views, started.index, started.ticket, 1, 5)).toBe(true);
+    expect(slots.cancelStart(started)).toBe(false);
+    expect(slots.cancelStart(cancelled)).toBe(true);
+    expect(slots.cancelStart(cancelled)).toBe(true);
+  });
+
+  it('every slot keeps its own start, thread and time: the three arrays of the shared buffer never overlap', () => {
+    const slots = new StartSlots(40);
+    const held = Array.from({ length: 40 }, () => slots.acquire());
+    const views = slotViews(slots.buffer, slots.count);
+    for (const [i, slot] of held.entries())
+      claimStart(views, slot.index, slot.ticket, 100 + i, 1e12 + i * 0.5);
+    for (const [i, slot] of held.entries()) {
+      expect(slots.startedAt(slot)).toBe(1e12 + i * 0.5);
+      expect(slots.threadOf(slot)).toBe(100 + i);
+    }
+  });
 });
