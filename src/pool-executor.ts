@@ -199,7 +199,12 @@ export class PoolExecutor implements Executor {
       resourceLimits: settings.resourceLimits,
       workerData: this.#setup,
       // Our own timing is exact and cheaper; Piscina's histograms are not needed.
+      // Stryker disable next-line BooleanLiteral: Piscina's histograms change only its speed
       recordTiming: false,
+      // A task Piscina cannot place (every thread busy) goes back to the front of its queue, not
+      // the back: runs start in the order they were handed over (without it, a run handed over
+      // while every thread was busy could start after runs handed over later).
+      stricterFIFO: true,
       // The one door through which a thread is stopped (see #stopThread): a thread marked for
       // termination is never picked. With one task per thread, Piscina's default balancer
       // picks the first idle thread; this does the same, skipping doomed ones.

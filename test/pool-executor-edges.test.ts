@@ -1,0 +1,273 @@
+/**
+ * The pool executor's own bookkeeping, driven directly (no loader in front of it): what a run's
+ * handle answers while queued, cancelling a handle twice, a refresh held back and then
+ * cancelled, a batched run cancelled after it ended, the source of an inline function sent once
+ * per thread, and exits of threads reported with their own exit code. Real threads.
+ */
+import { Piscina } from 'piscina';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { runInNewContext } from 'node:vm';
+import { setFlagsFromString } from 'node:v8';
+import type { Outcome, RunRequest } from '../src/executor.js';
+import { LoaderClosedError, WorkerCrashedError } from '../src/index.js';
+import { resolveLoaderOptions } from '../src/options.js';
+import { PoolExecutor, type PoolSettings } from '../src/pool-executor.js';
+import { nextTurn, watchHostErrors } from './helpers.js';
+
+watchHostErrors();
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+const executors: PoolExecutor[] = [];
+afterEach(async () => {
+  await Promise.all(executors.splice(0).map((e) => e.close()));
+  vi.restoreAllMocks();
+});
+
+function executor(options: Record<string, unknown> = {}, extra: Partial<PoolSettings> = {}): PoolExecutor {
+  const e = new PoolExecutor({ ...resolveLoaderOptions({ threads: 1, ...options }), ...extra });
+  executors.push(e);
+  return e;
+}
+
+/** Waits on the first int of `sab` while it is 0; returns `n`. */
+const HOLD = `(n, sab) => {
+  if (sab) Atomics.wait(new Int32Array(sab), 0, 0, 20000);
+  return n;
+}`;
+const release = (sab: SharedArrayBuffer): void => {
+  const flag = new Int32Array(sab);
+  Atomics.store(flag, 0, 1);
+  Atomics.notify(flag, 0);
+};
+
+interface Submitted {
+  handle: ReturnType<PoolExecutor['submit']>;
+  outcome: Promise<Outcome>;
+  settled: () => Outcome | undefined;
+}
+/** One function reference per source, as the loader keeps one per registration. */
+const refs = new Map<string, RunRequest['fn']>();
+const ref = (source: string): RunRequest['fn'] => {
+  let fn = refs.get(source);
+  if (!fn) refs.set(source, (fn = { kind: 'inline', source }));
+  return fn;
+};
+function submit(
+  e: PoolExecutor,
+  request: Partial<RunRequest> & Pick<RunRequest, 'args'>,
+  source = HOLD,
+): Submitted {
+  let settledWith: Outcome | undefined;
+  let resolve!: (o: Outcome) => void;
+  const outcome = new Promise<Outcome>((r) => (resolve = r));
+  const handle = e.submit({ fn: ref(source), encoded: false, ...request }, (o) => {
+    settledWith = o;
+    resolve(o);
+  });
+  return { handle, outcome, settled: () => settledWith };
+}
+
+/** Waits (yielding to the event loop) until `check` holds. */
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await nextTurn();
+}
+
+describe("a run's handle", () => {
+  it('answers startedAt() with undefined while its run waits in the queue, a number once it runs', async () => {
+    const e = executor();
+    const hold = new SharedArrayBuffer(4);
+    const first = submit(e, { args: [0, hold] });
+    // One thread takes four tasks; the rest wait in the executor's own queue, with no slot yet.
+    const queued = Array.from({ length: 6 }, (_, i) => submit(e, { args: [i + 1] }));
+    await until(() => first.handle.startedAt() !== undefined);
+    for (const run of queued) expect(run.handle.startedAt()).toBeUndefined();
+    release(hold);
+    const outcomes = await Promise.all(queued.map((run) => run.outcome));
+    expect(outcomes.map((o) => (o.ok ? o.value : o.error))).toEqual([1, 2, 3, 4, 5, 6]);
+    for (const run of queued) expect(run.handle.startedAt()).toBeUndefined();
+  });
+
+  it('cancelled again after it settled, leaves the run that took its start slot alone', async () => {
+    const e = executor();
+    const settled = submit(e, { args: [1] });
+    expect(await settled.outcome).toMatchObject({ ok: true, value: 1 });
+    // Handed over at once (the thread is idle) with a start time ahead: it holds the slot the
+    // settled run gave back, not yet started.
+    const later = submit(e, { args: [2], notBefore: Date.now() + 300 });
+    settled.handle.cancel(new Error('too late'));
+    expect(await settled.outcome).toMatchObject({ ok: true, value: 1 });
+    expect(await later.outcome).toMatchObject({ ok: true, value: 2 });
+  });
+
+  it('held back for its start time and then cancelled, is let go at once (nothing keeps its arguments)', async () => {
+    const e = executor();
+    const hold = new SharedArrayBuffer(4);
+    const busy = submit(e, { args: [0, hold] });
+    await until(() => busy.handle.startedAt() !== undefined);
+    const cancel = async (): Promise<WeakRef<object>> => {
+      const big = { payload: 'x'.repeat(1000) };
+      // The only thread is busy: a refresh due in a day waits in the executor, not on a thread.
+      const deferred = submit(e, { args: [big], notBefore: Date.now() + 86_400_000 });
+      deferred.handle.cancel(new Error('cleared'));
+      const outcome = await deferred.outcome;
+      expect(outcome).toMatchObject({ ok: false, error: { message: 'cleared' }, startedAt: undefined });
+      return new WeakRef(big);
+    };
+    const ref = await cancel();
+    await nextTurn();
+    gc();
+    expect(ref.deref()).toBeUndefined();
+    release(hold);
+    expect(await busy.outcome).toMatchObject({ ok: true, value: 0 });
+  });
+});
+
+describe('the order of runs', () => {
+  it('runs handed over while the thread is busy start in the order they were submitted (five rounds)', async () => {
+    const e = executor();
+    for (let round = 0; round < 5; round++) {
+      const hold = new SharedArrayBuffer(4);
+      const busy = submit(e, { args: [-1, hold] });
+      await until(() => busy.handle.startedAt() !== undefined);
+      // Handed to Piscina at once (the thread takes four tasks), to wait behind the busy run.
+      const waiting = [0, 1, 2].map((n) => submit(e, { args: [n] }, `${HOLD} /* ${n} */`));
+      release(hold);
+      const outcomes = await Promise.all(waiting.map((run) => run.outcome));
+      const starts = outcomes.map((o) => o.startedAt!);
+      expect(starts).toEqual([...starts].sort((x, y) => x - y));
+      expect(await busy.outcome).toMatchObject({ ok: true });
+    }
+  });
+});
+
+describe('a batched run cancelled after it ended on its thread', () => {
+  it('settles with the reason and its start time; the run after it in the batch goes on', async () => {
+    // Quick runs of a function go in batches once every thread is busy; the threshold is raised
+    // so that instrumented code (mutation runs) still counts as quick.
+    const e = executor({}, { quickMs: 50 });
+    for (let i = 0; i < 4; i++) expect(await submit(e, { args: [i] }).outcome).toMatchObject({ ok: true });
+    const blocker = new SharedArrayBuffer(4);
+    const second = new SharedArrayBuffer(4);
+    const busy = submit(e, { args: ['busy', blocker] }, `${HOLD} /* another function */`);
+    await until(() => busy.handle.startedAt() !== undefined);
+    // Three more tasks fill the thread's four; `a` and `b` then wait in the executor's queue and
+    // go over together, as one batch, when the thread is next free.
+    const fillers = [1, 2, 3].map((n) => submit(e, { args: [n] }));
+    const a = submit(e, { args: ['a'] });
+    const b = submit(e, { args: ['b', second] });
+    release(blocker);
+    // Piscina hands the batch over as it reads the last filler's reply, before that reply's
+    // promise settles. From here the event loop is held, so the reply `a` posts when it ends
+    // cannot be read before the cancel: `a` has ended on its thread, `b` has started.
+    await Promise.all(fillers.map((f) => f.outcome));
+    const deadline = Date.now() + 10_000;
+    while (b.handle.startedAt() === undefined && Date.now() < deadline);
+    expect(b.handle.startedAt()).toBeTypeOf('number');
+    expect(a.settled()).toBeUndefined();
+    const reason = new Error('cleared');
+    a.handle.cancel(reason);
+    const outcome = a.settled();
+    expect(outcome).toMatchObject({ ok: false, error: reason });
+    expect(outcome?.startedAt).toBeTypeOf('number');
+    release(second);
+    expect(await b.outcome).toMatchObject({ ok: true, value: 'b' });
+    expect(await busy.outcome).toMatchObject({ ok: true, value: 'busy' });
+    expect((await Promise.all(fillers.map((f) => f.outcome))).map((o) => o.ok)).toEqual([true, true, true]);
+  });
+});
+
+describe('the source of an inline function', () => {
+  it('goes to a thread with its first run only', async () => {
+    const sent: unknown[] = [];
+    const run = Piscina.prototype.run;
+    vi.spyOn(Piscina.prototype, 'run').mockImplementation(function (this: Piscina, task: unknown, ...rest) {
+      const tasks = (task as { batch?: unknown[] }).batch ?? [task];
+      for (const t of tasks) sent.push((t as { fn: { source?: string } }).fn.source);
+      return run.call(this, task, ...rest);
+    });
+    const e = executor();
+    for (let i = 0; i < 20; i++) expect(await submit(e, { args: [i] }).outcome).toMatchObject({ value: i });
+    expect(sent).toHaveLength(20);
+    expect(sent.filter((source) => source !== undefined)).toEqual([HOLD]);
+  });
+});
+
+describe('a closed executor', () => {
+  it('refuses a run', async () => {
+    const e = executor();
+    await e.close();
+    expect(() => submit(e, { args: [1] })).toThrow(LoaderClosedError);
+  });
+});
+
+describe('threads exiting', () => {
+  /** Both runs wait until both have started (so each is on its own thread), then return. */
+  const MEET = `(sab, code) => {
+    const count = new Int32Array(sab);
+    Atomics.add(count, 0, 1);
+    Atomics.notify(count, 0);
+    for (let seen = Atomics.load(count, 0); seen < 2; seen = Atomics.load(count, 0))
+      Atomics.wait(count, 0, seen, 10000);
+    setTimeout(() => process.exit(code), 50);
+    return code;
+  }`;
+
+  it('between runs: each thread reported with its own exit code (two digits)', async () => {
+    const errors: Error[] = [];
+    const e = executor({ threads: 2, onError: (error: Error) => errors.push(error) });
+    const meet = new SharedArrayBuffer(4);
+    const runs = [submit(e, { args: [meet, 17] }, MEET), submit(e, { args: [meet, 42] }, MEET)];
+    expect((await Promise.all(runs.map((r) => r.outcome))).map((o) => o.ok)).toEqual([true, true]);
+    await until(() => errors.length >= 2);
+    expect(errors.every((error) => error instanceof WorkerCrashedError)).toBe(true);
+    expect(errors.map((error) => (error as WorkerCrashedError).exitCode).sort()).toEqual([17, 42]);
+    expect(errors[0]!.message).toBe(
+      `A worker thread exited between runs (exit code ${(errors[0] as WorkerCrashedError).exitCode}); work a ` +
+        'function left running after its run (a timer, a promise) may have called process.exit. The thread ' +
+        'was replaced.',
+    );
+  });
+
+  it('between runs while another thread has a run: reported all the same', async () => {
+    const errors: Error[] = [];
+    const e = executor({ threads: 2, onError: (error: Error) => errors.push(error) });
+    const hold = new SharedArrayBuffer(4);
+    const busy = submit(e, { args: [0, hold] });
+    await until(() => busy.handle.startedAt() !== undefined);
+    const leaves = submit(
+      e,
+      { args: [11] },
+      '(code) => { setTimeout(() => process.exit(code), 20); return code; }',
+    );
+    expect(await leaves.outcome).toMatchObject({ ok: true, value: 11 });
+    await until(() => errors.length > 0);
+    expect((errors[0] as WorkerCrashedError).exitCode).toBe(11);
+    release(hold);
+    expect(await busy.outcome).toMatchObject({ ok: true, value: 0 });
+    expect(errors).toHaveLength(1);
+  });
+
+  it('during a run: the run fails with the two-digit exit code, and onError hears nothing', async () => {
+    const errors: Error[] = [];
+    const e = executor({ onError: (error: Error) => errors.push(error) });
+    const quits = submit(e, { args: [] }, '() => process.exit(42)');
+    const outcome = await quits.outcome;
+    expect(outcome.ok).toBe(false);
+    expect((outcome as { error: unknown }).error).toBeInstanceOf(WorkerCrashedError);
+    expect(((outcome as { error: unknown }).error as WorkerCrashedError).exitCode).toBe(42);
+    expect(await submit(e, { args: [5] }).outcome).toMatchObject({ ok: true, value: 5 });
+    expect(errors).toEqual([]);
+  });
+
+  it('stopped by close(): not reported', async () => {
+    const errors: Error[] = [];
+    const e = executor({ threads: 2, minThreads: 2, onError: (error: Error) => errors.push(error) });
+    expect(await submit(e, { args: [1] }).outcome).toMatchObject({ ok: true, value: 1 });
+    await e.close();
+    // The threads' exit events come after close() resolved.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(errors).toEqual([]);
+  });
+});
