@@ -20,13 +20,21 @@ setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
 const executors: PoolExecutor[] = [];
+/** What reached onError of executors made without one of their own: nothing, in every test. */
+const unexpected: Error[] = [];
 afterEach(async () => {
   await Promise.all(executors.splice(0).map((e) => e.close()));
   vi.restoreAllMocks();
+  expect(unexpected.splice(0)).toEqual([]);
 });
 
 function executor(options: Record<string, unknown> = {}, extra: Partial<PoolSettings> = {}): PoolExecutor {
-  const e = new PoolExecutor({ ...resolveLoaderOptions({ threads: 1, ...options }), ...extra });
+  const settings = resolveLoaderOptions({
+    threads: 1,
+    onError: (error: Error) => unexpected.push(error),
+    ...options,
+  });
+  const e = new PoolExecutor({ ...settings, ...extra });
   executors.push(e);
   return e;
 }
@@ -269,5 +277,112 @@ describe('threads exiting', () => {
     // The threads' exit events come after close() resolved.
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(errors).toEqual([]);
+  });
+});
+
+describe('settling', () => {
+  it('a run cancelled while running settles once, also when its thread has exited', async () => {
+    const e = executor();
+    const hold = new SharedArrayBuffer(4);
+    let settles = 0;
+    const handle = e.submit({ fn: ref(HOLD), args: [0, hold], encoded: false }, () => settles++);
+    await until(() => handle.startedAt() !== undefined);
+    handle.cancel(new Error('cleared'));
+    expect(settles).toBe(1);
+    // The next run goes to the thread that replaced the stopped one: by then Piscina has
+    // failed the stopped run's task.
+    expect(await submit(e, { args: [7] }).outcome).toMatchObject({ ok: true, value: 7 });
+    expect(settles).toBe(1);
+  });
+
+  it("an exception thrown by whoever is told of a run's end goes to onError, not to the host", async () => {
+    const errors: Error[] = [];
+    const e = executor({ onError: (error: Error) => errors.push(error) });
+    const thrown = new Error('bookkeeping failed');
+    e.submit({ fn: ref(HOLD), args: [1], encoded: false }, () => {
+      throw thrown;
+    });
+    expect(await submit(e, { args: [2] }).outcome).toMatchObject({ ok: true, value: 2 });
+    expect(errors).toEqual([thrown]);
+  });
+});
+
+describe('a run cancelled after it was handed to its thread, before it started', () => {
+  it('never runs; the thread skips it quietly and takes the next', async () => {
+    const e = executor();
+    const ran = new SharedArrayBuffer(4);
+    const COUNT = '(n, ran) => { Atomics.add(new Int32Array(ran), 0, 1); return n; }';
+    const hold = new SharedArrayBuffer(4);
+    const busy = submit(e, { args: [0, hold] });
+    await until(() => busy.handle.startedAt() !== undefined);
+    // The thread takes four tasks: this one waits on it, behind the busy run.
+    const skipped = submit(e, { args: [1, ran] }, COUNT);
+    const next = submit(e, { args: [2, ran] }, COUNT);
+    skipped.handle.cancel(new Error('cleared'));
+    expect(skipped.settled()).toMatchObject({
+      ok: false,
+      error: { message: 'cleared' },
+      startedAt: undefined,
+    });
+    release(hold);
+    expect(await next.outcome).toMatchObject({ ok: true, value: 2 });
+    expect(Atomics.load(new Int32Array(ran), 0)).toBe(1);
+  });
+});
+
+describe('batches', () => {
+  it('hold two to eight quick runs, never a slow one, never a run cancelled while it waited', async () => {
+    const sent: unknown[][] = [];
+    const run = Piscina.prototype.run;
+    vi.spyOn(Piscina.prototype, 'run').mockImplementation(function (this: Piscina, task: unknown, ...rest) {
+      const { batch } = task as { batch?: { args: unknown[] }[] };
+      if (batch) sent.push(batch.map((t) => t.args[0]));
+      return run.call(this, task, ...rest);
+    });
+    const e = executor({}, { quickMs: 50 });
+    const ran = new SharedArrayBuffer(4);
+    const COUNT = '(n, ran) => { Atomics.add(new Int32Array(ran), 0, 1); return n; }';
+    const SLOW = '(n) => { const end = Date.now() + 80; while (Date.now() < end); return n; }';
+    for (let i = 0; i < 4; i++) await submit(e, { args: [i, new SharedArrayBuffer(4)] }, COUNT).outcome;
+    for (let i = 0; i < 3; i++) await submit(e, { args: [i] }, SLOW).outcome;
+    const hold = new SharedArrayBuffer(4);
+    const busy = submit(e, { args: [0, hold] });
+    await until(() => busy.handle.startedAt() !== undefined);
+    // Three more tasks fill the thread's four; the rest wait in the executor's queue.
+    const fillers = [1, 2, 3].map((n) => submit(e, { args: [`filler ${n}`, ran] }, COUNT));
+    const quick = Array.from({ length: 10 }, (_, i) => submit(e, { args: [i, ran] }, COUNT));
+    const slow = submit(e, { args: ['slow'] }, SLOW);
+    const after = Array.from({ length: 10 }, (_, i) => submit(e, { args: [10 + i, ran] }, COUNT));
+    quick[3]!.handle.cancel(new Error('cleared'));
+    release(hold);
+    const outcomes = await Promise.all([...fillers, ...quick, slow, ...after].map((r) => r.outcome));
+    expect(outcomes.filter((o) => !o.ok)).toHaveLength(1);
+    expect(Atomics.load(new Int32Array(ran), 0)).toBe(3 + 9 + 10);
+    expect(sent.length).toBeGreaterThan(0);
+    for (const batch of sent) {
+      expect(batch.length).toBeGreaterThanOrEqual(2);
+      expect(batch.length).toBeLessThanOrEqual(8);
+      expect(batch).not.toContain('slow');
+      expect(batch).not.toContain(3);
+    }
+    expect(Math.max(...sent.map((batch) => batch.length))).toBe(8);
+  });
+});
+
+describe('forget()', () => {
+  it('lets go of the function: 20 inline functions of 1 MiB of source each leave under 10 MiB behind', async () => {
+    const e = executor();
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 20; i++) {
+      const fn = { kind: 'inline', source: `(n) => n + ${i} /* ${String(i).repeat(1 << 20)} */` } as const;
+      const outcome = await new Promise<Outcome>((resolve) =>
+        e.submit({ fn, args: [1], encoded: false }, resolve),
+      );
+      expect(outcome).toMatchObject({ ok: true, value: 1 + i });
+      e.forget(fn);
+    }
+    gc();
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(10 * 2 ** 20);
   });
 });
