@@ -4,8 +4,6 @@
  * Redis. Each entry's run request carries its cross-process identity; an outcome another
  * process announces settles an idle entry as a run of its own, and nothing else.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, expect, it, vi } from 'vitest';
 import type { UpdateEvent } from '../src/entry.js';
 import type { Outcome } from '../src/executor.js';
@@ -14,10 +12,9 @@ import { Coordinator } from '../src/loader.js';
 import { resolveLoaderOptions } from '../src/options.js';
 import type { FunctionRef } from '../src/protocol.js';
 import { FakeExecutor, useFakeClock } from './fixtures/fake-executor.js';
+import { gc } from './support/gc.js';
 
 useFakeClock();
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 
 const fn = { kind: 'inline', source: '(a) => a' } as const;
 

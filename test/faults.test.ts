@@ -18,12 +18,9 @@ import {
   WorkerCrashedError,
   type Loader,
 } from '../src/index.js';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { loaderFactory, watchHostErrors } from './helpers.js';
+import { gc } from './support/gc.js';
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 function heapAfterGc(): number {
   gc();
   gc();

@@ -6,8 +6,6 @@
  * explained. Each rule is checked against the same oracle as the identity properties
  * (test/support/equivalence.ts) where there is one.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { fc } from '@fast-check/vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadHasher } from '../src/hash.js';
@@ -18,9 +16,8 @@ import { MAX_DEPTH } from '../src/kinds.js';
 import { rebuildArgs } from '../src/rebuild-args.js';
 import { equivalent } from './support/equivalence.js';
 import { sameKey } from './support/key-properties.js';
+import { gc } from './support/gc.js';
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 const P = keyPrefix(0, undefined);
 const SEED = 20_261_126;
 

@@ -3,14 +3,10 @@
  * the memo's trie as it reads, and reads plain objects with for-in. Each case checks the key
  * against the walker's own text (no memo), on the first call (a miss) and the next (a hit).
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { deriveKey, keyPrefix } from '../src/key.js';
 import { KeyMemo } from '../src/key-memo.js';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
+import { gc } from './support/gc.js';
 
 const P = keyPrefix(0, undefined);
 const walked = (args: unknown[]): string => deriveKey(P, args).text;

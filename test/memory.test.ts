@@ -2,13 +2,9 @@
  * Nothing outlives its entry: after clear() and close() the host's heap returns to within
  * 1 MiB of where it started, big string arguments and many distinct functions included.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { createLoader } from '../src/index.js';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
+import { gc } from './support/gc.js';
 
 async function settledHeap(): Promise<number> {
   // FinalizationRegistry callbacks run in a later task: let them, then collect what they freed.

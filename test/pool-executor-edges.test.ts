@@ -6,18 +6,14 @@
  */
 import { Piscina } from 'piscina';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { runInNewContext } from 'node:vm';
-import { setFlagsFromString } from 'node:v8';
 import type { Outcome, RunRequest } from '../src/executor.js';
 import { LoaderClosedError, WorkerCrashedError } from '../src/index.js';
 import { resolveLoaderOptions } from '../src/options.js';
 import { PoolExecutor, type PoolSettings } from '../src/pool-executor.js';
 import { nextTurn, watchHostErrors } from './helpers.js';
+import { gc } from './support/gc.js';
 
 watchHostErrors();
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 
 const executors: PoolExecutor[] = [];
 /** What reached onError of executors made without one of their own: nothing, in every test. */
@@ -44,6 +40,8 @@ const HOLD = `(n, sab) => {
   if (sab) Atomics.wait(new Int32Array(sab), 0, 0, 20000);
   return n;
 }`;
+/** Adds one to the first int of `ran`; returns `n`. */
+const COUNT = '(n, ran) => { Atomics.add(new Int32Array(ran), 0, 1); return n; }';
 const release = (sab: SharedArrayBuffer): void => {
   const flag = new Int32Array(sab);
   Atomics.store(flag, 0, 1);
@@ -75,6 +73,22 @@ function submit(
     resolve(o);
   });
   return { handle, outcome, settled: () => settledWith };
+}
+
+interface SentRun {
+  fn: { source?: string };
+  args: unknown[];
+}
+/** Every task handed to Piscina from now on: its runs as sent, and whether it went as a batch. */
+function recordTasks(): { runs: SentRun[]; batch: boolean }[] {
+  const tasks: { runs: SentRun[]; batch: boolean }[] = [];
+  const run = Piscina.prototype.run;
+  vi.spyOn(Piscina.prototype, 'run').mockImplementation(function (this: Piscina, task: unknown, ...rest) {
+    const { batch } = task as { batch?: SentRun[] };
+    tasks.push(batch ? { runs: batch, batch: true } : { runs: [task as SentRun], batch: false });
+    return run.call(this, task, ...rest);
+  });
+  return tasks;
 }
 
 /** Waits (yielding to the event loop) until `check` holds. */
@@ -188,15 +202,10 @@ describe('a batched run cancelled after it ended on its thread', () => {
 
 describe('the source of an inline function', () => {
   it('goes to a thread with its first run only', async () => {
-    const sent: unknown[] = [];
-    const run = Piscina.prototype.run;
-    vi.spyOn(Piscina.prototype, 'run').mockImplementation(function (this: Piscina, task: unknown, ...rest) {
-      const tasks = (task as { batch?: unknown[] }).batch ?? [task];
-      for (const t of tasks) sent.push((t as { fn: { source?: string } }).fn.source);
-      return run.call(this, task, ...rest);
-    });
+    const tasks = recordTasks();
     const e = executor();
     for (let i = 0; i < 20; i++) expect(await submit(e, { args: [i] }).outcome).toMatchObject({ value: i });
+    const sent = tasks.flatMap((task) => task.runs.map((t) => t.fn.source));
     expect(sent).toHaveLength(20);
     expect(sent.filter((source) => source !== undefined)).toEqual([HOLD]);
   });
@@ -311,7 +320,6 @@ describe('a run cancelled after it was handed to its thread, before it started',
   it('never runs; the thread skips it quietly and takes the next', async () => {
     const e = executor();
     const ran = new SharedArrayBuffer(4);
-    const COUNT = '(n, ran) => { Atomics.add(new Int32Array(ran), 0, 1); return n; }';
     const hold = new SharedArrayBuffer(4);
     const busy = submit(e, { args: [0, hold] });
     await until(() => busy.handle.startedAt() !== undefined);
@@ -332,16 +340,9 @@ describe('a run cancelled after it was handed to its thread, before it started',
 
 describe('batches', () => {
   it('hold two to eight quick runs, never a slow one, never a run cancelled while it waited', async () => {
-    const sent: unknown[][] = [];
-    const run = Piscina.prototype.run;
-    vi.spyOn(Piscina.prototype, 'run').mockImplementation(function (this: Piscina, task: unknown, ...rest) {
-      const { batch } = task as { batch?: { args: unknown[] }[] };
-      if (batch) sent.push(batch.map((t) => t.args[0]));
-      return run.call(this, task, ...rest);
-    });
+    const tasks = recordTasks();
     const e = executor({}, { quickMs: 50 });
     const ran = new SharedArrayBuffer(4);
-    const COUNT = '(n, ran) => { Atomics.add(new Int32Array(ran), 0, 1); return n; }';
     const SLOW = '(n) => { const end = Date.now() + 80; while (Date.now() < end); return n; }';
     for (let i = 0; i < 4; i++) await submit(e, { args: [i, new SharedArrayBuffer(4)] }, COUNT).outcome;
     for (let i = 0; i < 3; i++) await submit(e, { args: [i] }, SLOW).outcome;
@@ -358,6 +359,7 @@ describe('batches', () => {
     const outcomes = await Promise.all([...fillers, ...quick, slow, ...after].map((r) => r.outcome));
     expect(outcomes.filter((o) => !o.ok)).toHaveLength(1);
     expect(Atomics.load(new Int32Array(ran), 0)).toBe(3 + 9 + 10);
+    const sent = tasks.filter((task) => task.batch).map((task) => task.runs.map((t) => t.args[0]));
     expect(sent.length).toBeGreaterThan(0);
     for (const batch of sent) {
       expect(batch.length).toBeGreaterThanOrEqual(2);

@@ -2,11 +2,10 @@
  * Soak (about 30 s; runs when CI or SOAK is set): 100 entries refreshing every 50 ms. No
  * thread, timer or handle leak, heap steady, and each entry's run count close to its schedule.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { createLoader } from '../src/index.js';
 import { watchHostErrors } from './helpers.js';
+import { gc } from './support/gc.js';
 
 const enabled = Boolean(process.env.CI || process.env.SOAK);
 if (!enabled) console.warn('Skipping the 30 s soak test: set SOAK=1 (CI runs it).');
@@ -19,8 +18,6 @@ const EVERY = 50;
 const SECONDS = 30;
 
 /** A real collection before each heap sample, so the comparison is of live data, not of GC timing. */
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 
 const resources = (): string[] =>
   process
