@@ -24,8 +24,9 @@ export default {
   mutate: group.files,
   coverageAnalysis: 'perTest',
   checkers: [],
-  // Thread-free tests only: one test process per core. Otherwise one: tests start real threads.
-  concurrency: group.threadFree && !('threadTests' in group) ? 2 : 1,
+  // Thread-free tests only: one test process per core. Otherwise one: tests start real threads. A
+  // group may set its own (the distributed tests wait on a redis-server, not on the CPU).
+  concurrency: group.concurrency ?? (group.threadFree && !('threadTests' in group) ? 2 : 1),
   timeoutMS: 4000,
   timeoutFactor: 1.25,
   incremental: true,

@@ -6,6 +6,8 @@ export interface MutateGroup {
   readonly threadFree: boolean;
   /** Test files with threads added to a thread-free group's tests. */
   readonly threadTests?: readonly string[];
+  /** Test processes at once; by default two for thread-free groups, else one. */
+  readonly concurrency?: number;
 }
 export declare const GROUPS: Readonly<
   Record<
@@ -18,7 +20,8 @@ export declare const GROUPS: Readonly<
     | 'pool-2'
     | 'pool-3'
     | 'pool-4'
-    | 'distributed',
+    | 'distributed-1'
+    | 'distributed-2',
     MutateGroup
   >
 >;

@@ -76,7 +76,7 @@ export class RedisServer {
       mkdtempSync(join(tmpdir(), 'async-load-redis-')),
     );
     await server.restart();
-    server.#watch();
+    await server.#watch();
     return server;
   }
 
@@ -84,11 +84,19 @@ export class RedisServer {
    * Stops the server if this process dies without stopping it (killed by a timeout, or by
    * Stryker between mutants), which would leave it running for good. Watches while the
    * server's folder exists (stopAndClean() removes it) and stops it by its pid file (a server
-   * that is stopped has none), so it never stops a later server on the same port.
+   * that is stopped has none), so it never stops a later server on the same port. The loop runs
+   * in a background subshell whose parent exits at once, so it is no process's descendant:
+   * Stryker stops a test process by killing its whole tree (found by parent pid), which used to
+   * take a child watchdog with it and leave the server running.
    */
-  #watch(): void {
-    const script = `while kill -0 ${process.pid} 2>/dev/null && [ -d "$1" ]; do sleep 1; done; [ -f "$1/redis.pid" ] && kill "$(cat "$1/redis.pid")"`;
-    spawn('sh', ['-c', script, 'watch', this.dir], { detached: true, stdio: 'ignore' }).unref();
+  async #watch(): Promise<void> {
+    const loop = `while kill -0 ${process.pid} 2>/dev/null && [ -d "$1" ]; do sleep 1; done; [ -f "$1/redis.pid" ] && kill "$(cat "$1/redis.pid")"`;
+    const parent = spawn('sh', ['-c', `(${loop}) </dev/null >/dev/null 2>&1 &`, 'watch', this.dir], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    // Once the parent has exited, the loop is orphaned: no tree-kill of this process reaches it.
+    await new Promise((resolve) => parent.once('exit', resolve));
   }
 
   /** Starts (again, on the same port, empty: persistence is off). */
