@@ -149,6 +149,8 @@ export const GROUPS = {
           'test/distributed/lease.test.ts',
           'test/distributed/acl.test.ts',
           'test/distributed/settle-order.test.ts',
+          'test/distributed/revive.test.ts',
+          'test/distributed/worker-jobs.test.ts',
         ],
       },
     ]),
