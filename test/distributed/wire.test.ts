@@ -1,6 +1,7 @@
 // Values through Redis come back as they would through the local pool: the oracle is the
 // local codec's round trip (prepare, structured clone, decode).
 
+import { isDeepStrictEqual } from 'node:util';
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { decode, prepare } from '../../src/codec.js';
@@ -45,13 +46,69 @@ const leaf = fc.oneof(
 );
 const { value } = fc.letrec((tie) => ({
   value: fc.oneof({ depthSize: 'small' }, leaf, tie('array'), tie('object'), tie('map'), tie('set')),
-  array: fc.oneof(fc.array(tie('value'), { maxLength: 4 }), fc.sparseArray(tie('value'), { maxLength: 5 })),
+  array: fc.oneof(
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.sparseArray(tie('value'), { maxLength: 5 }),
+    // Extra properties, some of them keys that read like indices but are not ("01", "-0").
+    fc
+      .tuple(
+        fc.array(tie('value'), { maxLength: 3 }),
+        fc.dictionary(fc.constantFrom('01', '-0', '1.5', '1e0', 'x'), tie('value'), { maxKeys: 2 }),
+      )
+      .map(([items, extra]) => Object.assign(items, extra)),
+  ),
   object: fc.dictionary(key, tie('value'), { maxKeys: 4 }),
   map: fc.array(fc.tuple(tie('value'), tie('value')), { maxLength: 3 }).map((e) => new Map(e)),
   set: fc.array(tie('value'), { maxLength: 3 }).map((e) => new Set(e)),
 }));
 
+/**
+ * Whether JSON text carries `v` exactly: JSON.parse(JSON.stringify(v)) is deeply and strictly
+ * equal to it (prototypes, holes, -0 and extra array properties included), and no object is
+ * reached twice (JSON would duplicate a shared one). An own `__proto__` key is left to the
+ * tagged outline too, whose decoder defines it as an own property.
+ */
+function jsonExact(v: unknown): boolean {
+  const seen = new Set<object>();
+  const tree = (x: unknown): boolean => {
+    if (typeof x !== 'object' || x === null) return true;
+    if (seen.has(x)) return false;
+    seen.add(x);
+    if (Object.hasOwn(x, '__proto__')) return false;
+    return Object.values(x).every(tree);
+  };
+  try {
+    return tree(v) && isDeepStrictEqual(JSON.parse(JSON.stringify(v)), v);
+  } catch {
+    return false; // undefined, a BigInt, a cycle
+  }
+}
+
 describe('wire', () => {
+  test.prop(
+    [
+      fc.oneof(
+        value,
+        fc.jsonValue(),
+        fc.jsonValue().map((j) => [j, j]),
+      ),
+    ],
+    { numRuns: 500 },
+  )('packs as JSON text exactly the values JSON carries exactly', (v) => {
+    expect(wire.pack(v).text[0]).toBe(jsonExact(v) ? 'j' : 't');
+  });
+
+  it('packs a tree up to 200 levels below its root as JSON text, a deeper one tagged', () => {
+    const nest = (levels: number): unknown[] => {
+      let v: unknown[] = [];
+      for (let i = 1; i < levels; i++) v = [v];
+      return v;
+    };
+    expect(wire.pack(nest(201)).text[0]).toBe('j');
+    expect(wire.pack(nest(202)).text[0]).toBe('t');
+    expect(wire.unpack(wire.pack(nest(202)).text, [])).toStrictEqual(nest(202));
+  });
+
   test.prop([value], { numRuns: 500 })('a round trip through Redis equals one through threads', (v) => {
     expect(throughRedis(v)).toStrictEqual(throughThreads(v));
   });
