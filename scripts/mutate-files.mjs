@@ -151,6 +151,7 @@ export const GROUPS = {
           'test/distributed/settle-order.test.ts',
           'test/distributed/revive.test.ts',
           'test/distributed/worker-jobs.test.ts',
+          'test/distributed/executor-options.test.ts',
         ],
       },
     ]),
