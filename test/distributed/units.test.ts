@@ -73,6 +73,57 @@ describe('signing', () => {
     expect(checkSignature(data, [Buffer.from([1, 2, 4])], SECRET, 0)).toMatch(/does not match/);
     expect(checkSignature({ ...data, sig: data.sig.slice(1) }, bins, SECRET, 0)).toMatch(/does not match/);
   });
+
+  it('refuses a changed number in any optional field, and a changed module', () => {
+    const data: JobData = { ...job(), after: 1_500 };
+    const module: JobData = { ...job(), fn: { kind: 'module', url: 'file:///a.js', exportName: 'run' } };
+    const changes: [JobData, (d: JobData) => void][] = [
+      [data, (d) => (d.timeout = 101)],
+      [data, (d) => (d.ttl = 1_001)],
+      [data, (d) => (d.after = 1_501)],
+      [module, (d) => (d.fn = { kind: 'module', url: 'file:///b.js', exportName: 'run' })],
+      [module, (d) => (d.fn = { kind: 'module', url: 'file:///a.js', exportName: 'other' })],
+    ];
+    for (const [original, change] of changes) {
+      const signed = { ...original, sig: sign(original, bins, SECRET) };
+      expect(checkSignature(signed, bins, SECRET, 0)).toBeUndefined();
+      const tampered = { ...signed };
+      change(tampered);
+      expect(checkSignature(tampered, bins, SECRET, 0)).toBe(
+        'its signature does not match (tampered with, or signed with another secret)',
+      );
+    }
+  });
+
+  it('refuses a text moved across the boundary of two fields', () => {
+    // "entry" + "15" and "entry1" + "5" read the same once the fields are run together.
+    const data = { ...job(), timeout: 15 };
+    const signed = { ...data, sig: sign(data, bins, SECRET) };
+    expect(checkSignature({ ...signed, entry: 'entry1', timeout: 5 }, bins, SECRET, 0)).toMatch(
+      /does not match/,
+    );
+  });
+
+  it('accepts a job up to and including its expiry, and says when it expired', () => {
+    const data = job();
+    data.sig = sign(data, bins, SECRET);
+    expect(checkSignature(data, bins, SECRET, data.exp)).toBeUndefined();
+    expect(checkSignature(data, bins, SECRET, data.exp + 1)).toBe(
+      `it expired at ${new Date(data.exp).toISOString()}`,
+    );
+    expect(checkSignature(job(), bins, SECRET, 0)).toBe(
+      'it is not signed and this worker requires signed jobs',
+    );
+  });
+
+  it('signs the binary arguments by their contents, each in its place', () => {
+    const two = [Buffer.from([1]), Buffer.from([2])];
+    const data = { ...job(), bins: 2 };
+    data.sig = sign(data, two, SECRET);
+    expect(checkSignature(data, two, SECRET, 0)).toBeUndefined();
+    expect(checkSignature(data, [two[1]!, two[0]!], SECRET, 0)).toMatch(/does not match/);
+    expect(checkSignature(data, [Buffer.from([1]), Buffer.from([3])], SECRET, 0)).toMatch(/does not match/);
+  });
 });
 
 describe('entry identity', () => {
