@@ -152,6 +152,7 @@ export const GROUPS = {
           'test/distributed/revive.test.ts',
           'test/distributed/worker-jobs.test.ts',
           'test/distributed/executor-options.test.ts',
+          'test/distributed/results.test.ts',
         ],
       },
     ]),
