@@ -99,6 +99,7 @@ export class Leases {
    * lease lapses unless renewed (ms), the moment to try again if it has not been heard from.
    */
   async take(entry: string): Promise<Turn> {
+    if (this.#closed) return { owner: false, retryIn: this.period };
     const reply = (await this.#client.eval(
       TAKE,
       1,
@@ -112,6 +113,9 @@ export class Leases {
       this.#renewSoon();
       return { owner: true };
     }
+    // Taken while close() ran: given up here, as close() gave up the others, or every other
+    // process would wait a whole period for it.
+    if (mine === 1) await this.#release([entry]).catch(() => undefined);
     this.#owned.delete(entry);
     // -2: gone between the GET and the PTTL (cannot happen inside a script; kept safe); -1: no
     // expiry (set by hand): try again after a full period rather than spinning.

@@ -123,6 +123,40 @@ describe.skipIf(!installed)('refresh leases', { timeout: 60_000 }, () => {
       expect(redis.cli('get', keys.lease('e4'))).toBe('someone-else');
     });
 
+    it("others retry when the holder's lease lapses, or after a period when it never does", async () => {
+      const b = new Leases(client(), keys, PERIOD, () => true);
+      redis.cli('set', keys.lease('e8'), 'someone-else', 'px', '200');
+      const soon = await b.take('e8');
+      expect(soon.owner).toBe(false);
+      if (!soon.owner) {
+        expect(soon.retryIn).toBeGreaterThan(0);
+        expect(soon.retryIn).toBeLessThanOrEqual(200);
+      }
+      // Set by hand without an expiry (PTTL -1): a full period, not at once.
+      redis.cli('set', keys.lease('e9'), 'someone-else');
+      expect(await b.take('e9')).toEqual({ owner: false, retryIn: PERIOD });
+      await b.close();
+    });
+
+    it('takes no lease once closed', async () => {
+      const a = new Leases(client(), keys, PERIOD, () => true);
+      await a.close();
+      expect((await a.take('e10')).owner).toBe(false);
+      expect(a.owns('e10')).toBe(false);
+      // Nor leaves one in Redis, which would keep every other process waiting a period.
+      expect(redis.cli('exists', keys.lease('e10'))).toBe('0');
+    });
+
+    it('gives up a lease taken while close() ran', async () => {
+      const a = new Leases(client(), keys, PERIOD, () => true);
+      // The take's command is on its way when close() starts.
+      const taking = a.take('e11');
+      await a.close();
+      expect((await taking).owner).toBe(false);
+      expect(a.owns('e11')).toBe(false);
+      expect(redis.cli('exists', keys.lease('e11'))).toBe('0');
+    });
+
     it('close() gives up every lease held, so others take over at once', async () => {
       const a = new Leases(client(), keys, PERIOD, () => true);
       const b = new Leases(client(), keys, PERIOD, () => true);
