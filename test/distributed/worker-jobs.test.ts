@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOB_VERSION, Keys, REFUSED, type JobData } from '../../src/distributed/job.js';
 import { startWorker, type WorkerHandle } from '../../src/distributed/worker-service.js';
 import { Wire } from '../../src/distributed/wire.js';
-import { OptionError } from '../../src/errors.js';
+import { decode } from '../../src/codec.js';
+import { OptionError, UnsendableValueError } from '../../src/errors.js';
 import { redisInstalled, RedisServer } from './cluster.js';
 
 const installed = redisInstalled();
@@ -163,6 +164,58 @@ describe.skipIf(!installed)('the jobs a worker takes', { timeout: 60_000 }, () =
     } finally {
       client.disconnect();
     }
+  });
+
+  it('reports a thrown error or a result it cannot send as a failed outcome, not a failed job', async () => {
+    for (const [source, Class, message] of [
+      ['() => { throw new RangeError("no") }', RangeError, 'no'],
+      ['() => () => 1', UnsendableValueError, /function/],
+    ] as const) {
+      const { returned } = await outcome('plain', job({ fn: { kind: 'inline', source } }));
+      const r = returned as { text: string; meta: { ok: boolean; encoded: boolean } };
+      expect(r.meta.ok).toBe(false);
+      const packed = wire.unpack(r.text, []);
+      const error = r.meta.encoded ? decode(packed) : packed;
+      expect(error).toBeInstanceOf(Class);
+      expect((error as Error).message).toMatch(message);
+    }
+  });
+
+  it('returns a result inline up to 16 KiB of text, and leaves a larger or binary one in Redis', async () => {
+    const at = (chars: number, source: string) =>
+      job({ fn: { kind: 'inline', source }, args: wire.pack([chars]).text });
+    // JSON text of a string: its quotes and the format letter add 3 characters.
+    const inline = (await outcome('plain', at(16 * 1024 - 3, '(n) => "x".repeat(n)'))).returned;
+    expect(value(inline)).toHaveLength(16 * 1024 - 3);
+    for (const data of [at(16 * 1024 - 2, '(n) => "x".repeat(n)'), at(4, '(n) => new Uint8Array(n)')]) {
+      const { returned } = await outcome('plain', data);
+      expect(returned).toEqual({ run: data.run });
+      const client = new Redis(redis.port, '127.0.0.1');
+      try {
+        expect(await client.hexists(new Keys('plain').result(data.entry), 'value')).toBe(1);
+      } finally {
+        client.disconnect();
+      }
+    }
+  });
+
+  it("serves an entry's newer successful outcome instead of running it again", async () => {
+    const first = job();
+    const ran = (await outcome('plain', first)).returned as { meta: { startedAt: number } };
+    const startedAt = ran.meta.startedAt;
+    // The app had seen nothing (no `after`), or an older outcome: served.
+    for (const after of [undefined, startedAt - 1]) {
+      const again = job({ entry: first.entry, after });
+      expect((await outcome('plain', again)).returned).toEqual({ run: again.run, served: first.run });
+    }
+    // The app had seen this very outcome: it runs.
+    const fresh = job({ entry: first.entry, after: startedAt });
+    expect(value((await outcome('plain', fresh)).returned)).toBe(42);
+    // A failed outcome is never served.
+    const failing = job({ fn: { kind: 'inline', source: '() => { throw new Error("x") }' } });
+    await outcome('plain', failing);
+    const retry = job({ entry: failing.entry });
+    expect(value((await outcome('plain', retry)).returned)).toBe(42);
   });
 
   it('refuses arguments that are not an array', async () => {
