@@ -153,6 +153,7 @@ export const GROUPS = {
           'test/distributed/worker-jobs.test.ts',
           'test/distributed/executor-options.test.ts',
           'test/distributed/results.test.ts',
+          'test/distributed/executor-runs.test.ts',
         ],
       },
     ]),
