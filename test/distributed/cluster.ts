@@ -11,6 +11,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { JOB_VERSION, type JobData } from '../../src/distributed/job.js';
+import { Wire } from '../../src/distributed/wire.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'dist/bin/async-load.js');
@@ -55,6 +57,24 @@ export async function until(
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/**
+ * A well-formed job as an app would add it, unsigned: an inline `(x) => x + 1` of `[1]`,
+ * expiring in a minute; `fields` override any part (the tests that hand-craft jobs).
+ */
+export function jobData(run: string, fields: Partial<JobData> = {}): JobData {
+  return {
+    v: JOB_VERSION,
+    run,
+    fn: { kind: 'inline', source: '(x) => x + 1' },
+    args: new Wire().pack([1]).text,
+    bins: 0,
+    encoded: false,
+    entry: `entry-${run}`,
+    exp: Date.now() + 60_000,
+    ...fields,
+  };
 }
 
 export class RedisServer {

@@ -7,10 +7,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JOB_VERSION, REFUSED, type JobData } from '../../src/distributed/job.js';
+import { REFUSED, type JobData } from '../../src/distributed/job.js';
 import { sign } from '../../src/distributed/signing.js';
-import { Wire } from '../../src/distributed/wire.js';
-import { AppProcess, ensureBuilt, redisInstalled, RedisServer, WorkerProcess } from './cluster.js';
+import { AppProcess, ensureBuilt, jobData, redisInstalled, RedisServer, WorkerProcess } from './cluster.js';
 
 const installed = redisInstalled();
 const SECRET = 'correct horse battery staple';
@@ -67,18 +66,8 @@ describe.skipIf(!installed)('signed jobs and worker policies', { timeout: 120_00
     const events = new QueueEvents('signed', { connection: { host: '127.0.0.1', port: redis.port } });
     try {
       await events.waitUntilReady();
-      const wire = new Wire();
       const job = (run: string, exp: number): JobData => {
-        const data: JobData = {
-          v: JOB_VERSION,
-          run,
-          fn: { kind: 'inline', source: '(x) => x + 1' },
-          args: wire.pack([1]).text,
-          bins: 0,
-          encoded: false,
-          entry: `entry-${run}`,
-          exp,
-        };
+        const data = jobData(run, { exp });
         data.sig = sign(data, [], SECRET);
         return data;
       };

@@ -15,7 +15,7 @@ import { startWorker, type WorkerHandle } from '../../src/distributed/worker-ser
 import { Wire } from '../../src/distributed/wire.js';
 import { decode } from '../../src/codec.js';
 import { OptionError, UnsendableValueError } from '../../src/errors.js';
-import { redisInstalled, RedisServer } from './cluster.js';
+import { jobData, redisInstalled, RedisServer } from './cluster.js';
 
 const installed = redisInstalled();
 // The allowed root without its trailing separator: the worker must add one.
@@ -68,18 +68,7 @@ describe.skipIf(!installed)('the jobs a worker takes', { timeout: 60_000 }, () =
   }, 60_000);
 
   function job(fields: Partial<JobData> = {}): JobData {
-    const run = `run-${++seq}`;
-    return {
-      v: JOB_VERSION,
-      run,
-      fn: { kind: 'inline', source: '(x) => x + 1' },
-      args: wire.pack([41]).text,
-      bins: 0,
-      encoded: false,
-      entry: `entry-${run}`,
-      exp: Date.now() + 60_000,
-      ...fields,
-    };
+    return jobData(`run-${++seq}`, { args: wire.pack([41]).text, ...fields });
   }
 
   /** Adds `data` to `queue`; resolves with the job's return value, or the reason it failed. */
