@@ -3,6 +3,7 @@
  * down with it, and threads that cannot start fail the runs waiting for them instead of leaving
  * them pending. Real threads; the race loop's full 10,000 runs run when SOAK is set.
  */
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { now } from '../src/clock.js';
 import type { Outcome } from '../src/executor.js';
@@ -139,13 +140,19 @@ function settleWithin(executor: PoolExecutor, n: number, ms: number): Promise<Ou
 
 describe('threads that cannot start', () => {
   it('queued and later runs fail with WorkerStartError instead of pending; a later call tries again', async () => {
-    // 4 MiB of old generation is below what a thread needs to start on Node 20, 22 and 24 (the
-    // option validation refuses it, see options.test.ts): the executor is driven directly to
-    // prove the net under the validation, for threads that fail to start for any reason.
+    // Each thread preloads a module that throws: it dies while starting, as a thread does that
+    // a resource limit, a broken install or a lack of memory stops. (A 4 MiB heap did this here
+    // before, but on Node 24 V8's background compiler can run out of memory in such a thread and
+    // take the whole process down.) The executor is driven directly to prove the net under the
+    // option validation, for threads that fail to start for any reason.
     const lost: Error[] = [];
+    const execArgv = [...process.execArgv];
+    process.execArgv.push(
+      '--require',
+      fileURLToPath(new URL('./fixtures/fails-to-start.cjs', import.meta.url)),
+    );
     const executor = new PoolExecutor({
       ...resolveLoaderOptions({ threads: 2 }),
-      resourceLimits: { maxOldGenerationSizeMb: 4 },
       onError: (error) => lost.push(error),
     });
     try {
@@ -160,7 +167,11 @@ describe('threads that cannot start', () => {
       const later = await settleWithin(executor, 6, 15_000);
       expect(later).not.toBe('pending');
       expect((later as { error: unknown }).error).toBeInstanceOf(WorkerStartError);
+      expect((later as { error: { cause: unknown } }).error.cause).toMatchObject({
+        message: 'this thread cannot start',
+      });
     } finally {
+      process.execArgv.splice(0, process.execArgv.length, ...execArgv);
       await executor.close();
     }
   }, 60_000);
