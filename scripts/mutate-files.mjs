@@ -132,9 +132,10 @@ export const GROUPS = {
   // results only if it ends): the executor (the app's side), then the rest.
   ...Object.fromEntries(
     [
-      ['distributed-1', ['src/distributed/bullmq-executor.ts']],
-      ['distributed-2', ['src/distributed/**/*.ts', '!src/distributed/bullmq-executor.ts']],
-    ].map(([name, files]) => [
+      // The executor's own: two apps on one Redis in process (the lease's follower path).
+      ['distributed-1', ['src/distributed/bullmq-executor.ts'], ['test/distributed/executor-apps.test.ts']],
+      ['distributed-2', ['src/distributed/**/*.ts', '!src/distributed/bullmq-executor.ts'], []],
+    ].map(([name, files, own]) => [
       name,
       {
         files,
@@ -154,6 +155,7 @@ export const GROUPS = {
           'test/distributed/executor-options.test.ts',
           'test/distributed/results.test.ts',
           'test/distributed/executor-runs.test.ts',
+          ...own,
         ],
       },
     ]),
