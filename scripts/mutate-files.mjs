@@ -133,7 +133,11 @@ export const GROUPS = {
   ...Object.fromEntries(
     [
       // The executor's own: two apps on one Redis in process (the lease's follower path).
-      ['distributed-1', ['src/distributed/bullmq-executor.ts'], ['test/distributed/executor-apps.test.ts']],
+      [
+        'distributed-1',
+        ['src/distributed/bullmq-executor.ts'],
+        ['test/distributed/executor-apps.test.ts', 'test/distributed/executor-redis-down.test.ts'],
+      ],
       ['distributed-2', ['src/distributed/**/*.ts', '!src/distributed/bullmq-executor.ts'], []],
     ].map(([name, files, own]) => [
       name,
