@@ -132,11 +132,16 @@ export const GROUPS = {
   // results only if it ends): the executor (the app's side), then the rest.
   ...Object.fromEntries(
     [
-      // The executor's own: two apps on one Redis in process (the lease's follower path).
+      // The executor's own, in process: two apps on one Redis (the lease's follower path), Redis
+      // stopped under a run, jobs the worker refuses.
       [
         'distributed-1',
         ['src/distributed/bullmq-executor.ts'],
-        ['test/distributed/executor-apps.test.ts', 'test/distributed/executor-redis-down.test.ts'],
+        [
+          'test/distributed/executor-apps.test.ts',
+          'test/distributed/executor-redis-down.test.ts',
+          'test/distributed/executor-refused.test.ts',
+        ],
       ],
       ['distributed-2', ['src/distributed/**/*.ts', '!src/distributed/bullmq-executor.ts'], []],
     ].map(([name, files, own]) => [
