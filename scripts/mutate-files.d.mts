@@ -20,6 +20,7 @@ export declare const GROUPS: Readonly<
     | 'pool-2'
     | 'pool-3'
     | 'pool-4'
+    | 'pool-5'
     | 'distributed-1'
     | 'distributed-2',
     MutateGroup
