@@ -13,10 +13,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLoader } from '../../src/create-loader.js';
 import { bullmqExecutor } from '../../src/distributed/bullmq-executor.js';
 import { Keys } from '../../src/distributed/job.js';
-import { startWorker, type WorkerHandle } from '../../src/distributed/worker-service.js';
 import type { Loader } from '../../src/create-loader.js';
 import type { UpdateEvent } from '../../src/entry.js';
-import { redisInstalled, RedisServer, until } from './cluster.js';
+import { redisInstalled, until } from './cluster.js';
+import { redisWithWorker } from './in-process.js';
 
 const installed = redisInstalled();
 const QUEUE = 'apps';
@@ -34,8 +34,7 @@ function pick(tag: string, size: number, gate: string): string {
 }
 
 describe.skipIf(!installed)('two apps on one Redis', { timeout: 60_000 }, () => {
-  let redis: RedisServer;
-  let worker: WorkerHandle;
+  const context = redisWithWorker({ queue: QUEUE, threads: 1 });
   let admin: Redis;
   const loaders: Loader[] = [];
   const gate = join(tmpdir(), `async-load-apps-${process.pid}`);
@@ -43,7 +42,7 @@ describe.skipIf(!installed)('two apps on one Redis', { timeout: 60_000 }, () => 
   /** An app: a loader on its own executor. */
   function app(options: { leasePeriod?: number } = {}): Loader {
     const loader = createLoader({
-      executor: bullmqExecutor({ connection: redis.url, queue: QUEUE, ...options }),
+      executor: bullmqExecutor({ connection: context.redis.url, queue: QUEUE, ...options }),
     });
     loaders.push(loader);
     return loader;
@@ -58,23 +57,16 @@ describe.skipIf(!installed)('two apps on one Redis', { timeout: 60_000 }, () => 
     return added[0]!.slice(keys.result('').length);
   }
 
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    worker = startWorker({ connection: redis.url, queue: QUEUE, threads: 1 });
-    await worker.ready;
-    admin = new Redis(redis.port, '127.0.0.1');
-  }, 60_000);
+  beforeAll(() => {
+    admin = new Redis(context.redis.port, '127.0.0.1');
+  });
 
   afterEach(async () => {
     rmSync(gate, { force: true });
     await Promise.all(loaders.splice(0).map((l) => l.close()));
   });
 
-  afterAll(async () => {
-    admin?.disconnect();
-    await worker?.close(5_000);
-    await redis?.stopAndClean();
-  }, 60_000);
+  afterAll(() => admin?.disconnect());
 
   it.each([
     ['in the note', 10],

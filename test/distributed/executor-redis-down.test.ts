@@ -7,11 +7,11 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createLoader } from '../../src/create-loader.js';
 import { bullmqExecutor } from '../../src/distributed/bullmq-executor.js';
-import { startWorker, type WorkerHandle } from '../../src/distributed/worker-service.js';
-import { redisInstalled, RedisServer, until } from './cluster.js';
+import { redisInstalled, until } from './cluster.js';
+import { redisWithWorker } from './in-process.js';
 
 const installed = redisInstalled();
 const UNAVAILABLE_AFTER = 1_000;
@@ -25,26 +25,15 @@ function held(tag: string, gate: string): string {
 }
 
 describe.skipIf(!installed)('Redis stopped under a run', { timeout: 90_000 }, () => {
-  let redis: RedisServer;
-  let worker: WorkerHandle;
+  const context = redisWithWorker({ queue: 'down', threads: 1 });
   const gate = join(tmpdir(), `async-load-redis-down-${process.pid}`);
 
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    worker = startWorker({ connection: redis.url, queue: 'down', threads: 1 });
-    await worker.ready;
-  }, 60_000);
-
-  afterAll(async () => {
-    rmSync(gate, { force: true });
-    await worker?.close(5_000);
-    await redis?.stopAndClean();
-  }, 60_000);
+  afterAll(() => rmSync(gate, { force: true }));
 
   it('fails the pending run after unavailableAfter, a new call at once, and works again once Redis is back', async () => {
     const loader = createLoader({
       executor: bullmqExecutor({
-        connection: redis.url,
+        connection: context.redis.url,
         queue: 'down',
         unavailableAfter: UNAVAILABLE_AFTER,
         sweepInterval: 50,
@@ -59,7 +48,7 @@ describe.skipIf(!installed)('Redis stopped under a run', { timeout: 90_000 }, ()
       // Redis's last answer, not from the run's start. (A wait in real time: that is the point.)
       await new Promise((resolve) => setTimeout(resolve, UNAVAILABLE_AFTER * 1.5));
       const stoppedAt = Date.now();
-      redis.stop();
+      context.redis.stop();
       const error = await pending;
       const failedAfter = Date.now() - stoppedAt;
       expect(error).toMatchObject({
@@ -73,7 +62,7 @@ describe.skipIf(!installed)('Redis stopped under a run', { timeout: 90_000 }, ()
       expect(down).toMatchObject({ code: 'ERR_ASYNC_LOAD_REDIS_UNAVAILABLE' });
       expect(Date.now() - calledAt).toBeLessThan(UNAVAILABLE_AFTER * 0.8);
       rmSync(gate);
-      await redis.restart();
+      await context.redis.restart();
       let attempt = 0;
       await until(
         async () => {

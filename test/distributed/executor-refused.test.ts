@@ -4,34 +4,17 @@
 // holds the error, with no start time: nothing of it ran.
 // Skipped when redis-server is not installed (except under CI, where that fails).
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLoader } from '../../src/create-loader.js';
 import { bullmqExecutor } from '../../src/distributed/bullmq-executor.js';
-import { startWorker, type WorkerHandle } from '../../src/distributed/worker-service.js';
 import { JobRefusedError } from '../../src/errors.js';
-import { redisInstalled, RedisServer } from './cluster.js';
+import { redisInstalled } from './cluster.js';
+import { redisWithWorker } from './in-process.js';
 
 const installed = redisInstalled();
 
 describe.skipIf(!installed)('jobs the worker refuses', { timeout: 60_000 }, () => {
-  let redis: RedisServer;
-  let worker: WorkerHandle;
-
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    worker = startWorker({
-      connection: redis.url,
-      queue: 'signed',
-      threads: 1,
-      secret: "the worker's secret",
-    });
-    await worker.ready;
-  }, 60_000);
-
-  afterAll(async () => {
-    await worker?.close(5_000);
-    await redis?.stopAndClean();
-  }, 60_000);
+  const context = redisWithWorker({ queue: 'signed', threads: 1, secret: "the worker's secret" });
 
   it.each([
     [
@@ -43,7 +26,7 @@ describe.skipIf(!installed)('jobs the worker refuses', { timeout: 60_000 }, () =
   ])('a job %s fails its run with JobRefusedError and the reason', async (_how, secret, reason) => {
     const loader = createLoader({
       executor: bullmqExecutor({
-        connection: redis.url,
+        connection: context.redis.url,
         queue: 'signed',
         ...(secret !== undefined && { secret }),
       }),
