@@ -4,31 +4,21 @@
 // and close() failing the runs still pending.
 
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLoader } from '../../src/create-loader.js';
 import { bullmqExecutor } from '../../src/distributed/bullmq-executor.js';
-import { startWorker, type WorkerHandle } from '../../src/distributed/worker-service.js';
-import { redisInstalled, RedisServer, until } from './cluster.js';
+import { redisInstalled, until } from './cluster.js';
+import { redisWithWorker } from './in-process.js';
 
 const installed = redisInstalled();
 
 describe.skipIf(!installed)('runs through the BullMQ executor', { timeout: 60_000 }, () => {
-  let redis: RedisServer;
-  let worker: WorkerHandle;
-
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    worker = startWorker({ connection: redis.url, queue: 'runs', threads: 1 });
-    await worker.ready;
-  }, 60_000);
-
-  afterAll(async () => {
-    await worker?.close(5_000);
-    await redis?.stopAndClean();
-  }, 60_000);
+  const context = redisWithWorker({ queue: 'runs', threads: 1 });
 
   it('carries binary arguments and results, and errors with their class', async () => {
-    const loader = createLoader({ executor: bullmqExecutor({ connection: redis.url, queue: 'runs' }) });
+    const loader = createLoader({
+      executor: bullmqExecutor({ connection: context.redis.url, queue: 'runs' }),
+    });
     try {
       const sum = loader.asyncLoad((a: Uint8Array, b: Float64Array) => {
         let total = 0;
@@ -53,7 +43,12 @@ describe.skipIf(!installed)('runs through the BullMQ executor', { timeout: 60_00
 
   it('fails a run whose job no worker took within jobExpiry, naming the limit', async () => {
     const loader = createLoader({
-      executor: bullmqExecutor({ connection: redis.url, queue: 'nobody', jobExpiry: 300, sweepInterval: 50 }),
+      executor: bullmqExecutor({
+        connection: context.redis.url,
+        queue: 'nobody',
+        jobExpiry: 300,
+        sweepInterval: 50,
+      }),
     });
     try {
       const idle = loader.asyncLoad((n: number) => n);
@@ -67,9 +62,9 @@ describe.skipIf(!installed)('runs through the BullMQ executor', { timeout: 60_00
 
   it('fails a run whose job was deleted from Redis before it settled', async () => {
     const loader = createLoader({
-      executor: bullmqExecutor({ connection: redis.url, queue: 'deleted', sweepInterval: 50 }),
+      executor: bullmqExecutor({ connection: context.redis.url, queue: 'deleted', sweepInterval: 50 }),
     });
-    const admin = new Redis(redis.port, '127.0.0.1');
+    const admin = new Redis(context.redis.port, '127.0.0.1');
     try {
       const idle = loader.asyncLoad((n: number) => n);
       const pending = idle.wait(1).catch((e: unknown) => e);
@@ -93,7 +88,9 @@ describe.skipIf(!installed)('runs through the BullMQ executor', { timeout: 60_00
   });
 
   it('close() fails the runs still pending with LoaderClosedError', async () => {
-    const loader = createLoader({ executor: bullmqExecutor({ connection: redis.url, queue: 'never' }) });
+    const loader = createLoader({
+      executor: bullmqExecutor({ connection: context.redis.url, queue: 'never' }),
+    });
     const idle = loader.asyncLoad((n: number) => n);
     const pending = [1, 2].map((n) => idle.wait(n).catch((e: unknown) => e));
     await loader.close();
