@@ -3,11 +3,14 @@
  * down with it, and threads that cannot start fail the runs waiting for them instead of leaving
  * them pending. Real threads; the race loop's full 10,000 runs run when SOAK is set.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { now } from '../src/clock.js';
 import type { Outcome } from '../src/executor.js';
-import { TimeoutError, WorkerStartError } from '../src/index.js';
+import { TimeoutError, WorkerCrashedError, WorkerStartError } from '../src/index.js';
 import { resolveLoaderOptions } from '../src/options.js';
 import { PoolExecutor } from '../src/pool-executor.js';
 import { loaderFactory, nextTurn, watchHostErrors } from './helpers.js';
@@ -173,6 +176,45 @@ describe('threads that cannot start', () => {
     } finally {
       process.execArgv.splice(0, process.execArgv.length, ...execArgv);
       await executor.close();
+    }
+  }, 60_000);
+});
+
+describe('a thread that dies while starting beside threads that live', () => {
+  it('the run handed to it goes to a live thread, once; the death goes to onError, not to the run', async () => {
+    // Two threads start with the pool; the first to start dies while starting, with a run
+    // already handed to it. The pool still has a live thread, so only the retry of a run that
+    // never started saves that run (the net for a pool with no thread left does not fire).
+    const lost: Error[] = [];
+    const mark = mkdtempSync(join(tmpdir(), 'async-load-start-'));
+    const execArgv = [...process.execArgv];
+    const env = process.env.ASYNC_LOAD_TEST_START_MARK;
+    process.env.ASYNC_LOAD_TEST_START_MARK = join(mark, 'first');
+    process.execArgv.push(
+      '--require',
+      fileURLToPath(new URL('./fixtures/first-fails-to-start.cjs', import.meta.url)),
+    );
+    const executor = new PoolExecutor({
+      ...resolveLoaderOptions({ threads: 2 }),
+      onError: (error) => lost.push(error),
+    });
+    try {
+      const outcomes = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => settleWithin(executor, n, 15_000)));
+      outcomes.forEach((outcome, i) => {
+        expect(outcome, `run ${i + 1}`).toMatchObject({ ok: true, value: i + 1 });
+      });
+      // The thread's death belongs to no run: onError hears it, once, with its cause.
+      expect(lost).toHaveLength(1);
+      expect(lost[0]).toBeInstanceOf(WorkerCrashedError);
+      expect((lost[0] as Error & { cause?: unknown }).cause ?? lost[0]).toMatchObject({
+        message: expect.stringContaining('the first thread cannot start') as unknown,
+      });
+    } finally {
+      process.execArgv.splice(0, process.execArgv.length, ...execArgv);
+      if (env === undefined) delete process.env.ASYNC_LOAD_TEST_START_MARK;
+      else process.env.ASYNC_LOAD_TEST_START_MARK = env;
+      await executor.close();
+      rmSync(mark, { recursive: true, force: true });
     }
   }, 60_000);
 });
