@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs';
  *   the mutants it reaches per test file, not per test (test/stryker/), so a survivor runs every
  *   listed file: against the whole suite that is two minutes a survivor.
  * - `slots` (the start slots, the stray-report channel and the executor's types) and `pool-1` to
- *   `pool-5` (the pool executor, by line range): against the whole mutation suite
+ *   `pool-7` (the pool executor, by line range): against the whole mutation suite
  *   (vitest.mutate.config.ts, real threads), one process at a time. Apart because the pool
  *   executor's 750 mutants take hours (every test with threads reaches it), and a run's results
  *   are kept only once it ends.
@@ -30,7 +30,7 @@ import { readFileSync } from 'node:fs';
  */
 
 /**
- * The pool executor in five parts by line range, each starting at a method's doc comment (a
+ * The pool executor in seven parts by line range, each starting at a method's doc comment (a
  * part holds only the mutants wholly inside its lines, so no method may straddle two parts):
  * about an hour each on a first run, so each can finish in one sitting. Found by method name,
  * so edits to the file move the ranges with it.
@@ -39,7 +39,7 @@ function poolParts() {
   const file = 'src/pool-executor.ts';
   const lines = readFileSync(new URL(`../${file}`, import.meta.url), 'utf8').split('\n');
   const starts = [1];
-  for (const method of ['#stopThread(', '#onReply(', '#handOff(', '#stealRound(']) {
+  for (const method of ['#stopThread(', '#onReply(', '#handOff(', '#stealRound(', '#learnDuration(', 'async close(']) {
     let at = lines.findIndex((line) => line.startsWith(`  ${method}`));
     if (at < 0) throw new Error(`${file}: no method ${method} to split the pool group at`);
     while (lines[at - 1].trim().startsWith('*') || lines[at - 1].trim().startsWith('/**')) at--;
