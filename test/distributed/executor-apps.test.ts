@@ -89,6 +89,32 @@ describe.skipIf(!installed)('two apps on one Redis', { timeout: 60_000 }, () => 
     expect(b('heard', size, gate)).toBe(second);
   });
 
+  it("two wrappers of one entry in an app both hear the other app's run, once each", async () => {
+    const loader = app();
+    const a1 = loader.asyncLoad(pick);
+    const a2 = loader.asyncLoad(pick);
+    const b = app().asyncLoad(pick);
+    const first = await a1.wait('twice', 10, gate);
+    // One entry in the app: the second wrapper is served the first one's result, with no run.
+    expect(await a2.wait('twice', 10, gate)).toBe(first);
+    expect(await b.wait('twice', 10, gate)).toBe(first);
+    const heard: [string, UpdateEvent<string>][] = [];
+    a1.subscribe((events) => heard.push(...events.map((e) => ['a1', e] as [string, UpdateEvent<string>])));
+    a2.subscribe((events) => heard.push(...events.map((e) => ['a2', e] as [string, UpdateEvent<string>])));
+    b.refresh('twice', 10, gate);
+    const second = await b.wait('twice', 10, gate);
+    expect(second).not.toBe(first);
+    await until(() => heard.length >= 2, "the wrappers' updates");
+    expect(heard.map(([who, e]) => [who, e.value]).sort()).toEqual([
+      ['a1', second],
+      ['a2', second],
+    ]);
+    for (const wrapper of [a1, a2]) {
+      expect(wrapper('twice', 10, gate)).toBe(second);
+      expect(wrapper.state('twice', 10, gate)).toMatchObject({ status: 'complete', runs: 2 });
+    }
+  });
+
   it('notes that bring nothing new are not delivered', async () => {
     const a = app().asyncLoad(pick);
     const b = app().asyncLoad(pick);
