@@ -371,6 +371,36 @@ describe('batches', () => {
   });
 });
 
+describe('a batched run that blocks its thread', () => {
+  it('the runs behind it in its batch are taken back and run on the other thread while it blocks', async () => {
+    const tasks = recordTasks();
+    const e = executor({ threads: 2 }, { quickMs: 50 });
+    for (let i = 0; i < 4; i++) expect(await submit(e, { args: [i] }).outcome).toMatchObject({ ok: true });
+    // Both threads busy, and Piscina holding as many tasks as the executor hands it (four a
+    // thread): the next runs wait in the executor's queue and go over as one batch.
+    const holds = [new SharedArrayBuffer(4), new SharedArrayBuffer(4)];
+    const busy = holds.map((hold, i) => submit(e, { args: [`busy ${i}`, hold] }));
+    await until(() => busy.every((b) => b.handle.startedAt() !== undefined));
+    const fillers = Array.from({ length: 6 }, (_, i) => submit(e, { args: [`filler ${i}`] }));
+    const blocker = new SharedArrayBuffer(4);
+    const blocks = submit(e, { args: ['blocks', blocker] });
+    const behind = Array.from({ length: 7 }, (_, i) => submit(e, { args: [i] }));
+    release(holds[0]!);
+    // The batch starts on the first thread, whose run blocks it; the other thread is still busy.
+    await until(() => blocks.handle.startedAt() !== undefined);
+    const batch = tasks.find((task) => task.batch && task.runs[0]!.args[0] === 'blocks');
+    expect(batch?.runs.map((run) => run.args[0])).toEqual(['blocks', 0, 1, 2, 3, 4, 5, 6]);
+    release(holds[1]!);
+    const outcomes = await Promise.all(behind.map((run) => run.outcome));
+    expect(outcomes.map((o) => (o.ok ? o.value : o.error))).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    // All of them ran while the run in front of them still blocked its thread.
+    expect(blocks.settled()).toBeUndefined();
+    release(blocker);
+    expect(await blocks.outcome).toMatchObject({ ok: true, value: 'blocks' });
+    expect((await Promise.all([...busy, ...fillers].map((r) => r.outcome))).every((o) => o.ok)).toBe(true);
+  });
+});
+
 describe('forget()', () => {
   it('lets go of the function: 20 inline functions of 1 MiB of source each leave under 10 MiB behind', async () => {
     const e = executor();
