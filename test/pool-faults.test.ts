@@ -141,6 +141,20 @@ function settleWithin(executor: PoolExecutor, n: number, ms: number): Promise<Ou
   ]);
 }
 
+/**
+ * A two-thread executor whose threads preload `fixture` (test/fixtures/) before anything else;
+ * `restore()` takes the preload off the threads started after it.
+ */
+function preloading(fixture: string, lost: Error[]): { executor: PoolExecutor; restore: () => void } {
+  const execArgv = [...process.execArgv];
+  process.execArgv.push('--require', fileURLToPath(new URL(`./fixtures/${fixture}`, import.meta.url)));
+  const executor = new PoolExecutor({
+    ...resolveLoaderOptions({ threads: 2 }),
+    onError: (error) => lost.push(error),
+  });
+  return { executor, restore: () => process.execArgv.splice(0, process.execArgv.length, ...execArgv) };
+}
+
 describe('threads that cannot start', () => {
   it('queued and later runs fail with WorkerStartError instead of pending; a later call tries again', async () => {
     // Each thread preloads a module that throws: it dies while starting, as a thread does that
@@ -149,15 +163,7 @@ describe('threads that cannot start', () => {
     // take the whole process down.) The executor is driven directly to prove the net under the
     // option validation, for threads that fail to start for any reason.
     const lost: Error[] = [];
-    const execArgv = [...process.execArgv];
-    process.execArgv.push(
-      '--require',
-      fileURLToPath(new URL('./fixtures/fails-to-start.cjs', import.meta.url)),
-    );
-    const executor = new PoolExecutor({
-      ...resolveLoaderOptions({ threads: 2 }),
-      onError: (error) => lost.push(error),
-    });
+    const { executor, restore } = preloading('fails-to-start.cjs', lost);
     try {
       const first = await Promise.all([1, 2, 3, 4, 5].map((n) => settleWithin(executor, n, 15_000)));
       for (const outcome of first) {
@@ -174,7 +180,7 @@ describe('threads that cannot start', () => {
         message: 'this thread cannot start',
       });
     } finally {
-      process.execArgv.splice(0, process.execArgv.length, ...execArgv);
+      restore();
       await executor.close();
     }
   }, 60_000);
@@ -187,17 +193,9 @@ describe('a thread that dies while starting beside threads that live', () => {
     // never started saves that run (the net for a pool with no thread left does not fire).
     const lost: Error[] = [];
     const mark = mkdtempSync(join(tmpdir(), 'async-load-start-'));
-    const execArgv = [...process.execArgv];
     const env = process.env.ASYNC_LOAD_TEST_START_MARK;
     process.env.ASYNC_LOAD_TEST_START_MARK = join(mark, 'first');
-    process.execArgv.push(
-      '--require',
-      fileURLToPath(new URL('./fixtures/first-fails-to-start.cjs', import.meta.url)),
-    );
-    const executor = new PoolExecutor({
-      ...resolveLoaderOptions({ threads: 2 }),
-      onError: (error) => lost.push(error),
-    });
+    const { executor, restore } = preloading('first-fails-to-start.cjs', lost);
     try {
       const outcomes = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => settleWithin(executor, n, 15_000)));
       outcomes.forEach((outcome, i) => {
@@ -210,7 +208,7 @@ describe('a thread that dies while starting beside threads that live', () => {
         message: expect.stringContaining('the first thread cannot start') as unknown,
       });
     } finally {
-      process.execArgv.splice(0, process.execArgv.length, ...execArgv);
+      restore();
       if (env === undefined) delete process.env.ASYNC_LOAD_TEST_START_MARK;
       else process.env.ASYNC_LOAD_TEST_START_MARK = env;
       await executor.close();
