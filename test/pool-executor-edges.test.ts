@@ -42,6 +42,8 @@ const HOLD = `(n, sab) => {
 }`;
 /** Adds one to the first int of `ran`; returns `n`. */
 const COUNT = '(n, ran) => { Atomics.add(new Int32Array(ran), 0, 1); return n; }';
+/** Takes 60 ms of the thread's time; returns `n`. */
+const SLOW_60 = '(n) => { const end = Date.now() + 60; while (Date.now() < end); return n; }';
 const release = (sab: SharedArrayBuffer): void => {
   const flag = new Int32Array(sab);
   Atomics.store(flag, 0, 1);
@@ -375,29 +377,67 @@ describe('a batched run that blocks its thread', () => {
   it('the runs behind it in its batch are taken back and run on the other thread while it blocks', async () => {
     const tasks = recordTasks();
     const e = executor({ threads: 2 }, { quickMs: 50 });
-    for (let i = 0; i < 4; i++) expect(await submit(e, { args: [i] }).outcome).toMatchObject({ ok: true });
+    for (let i = 0; i < 4; i++) {
+      expect(await submit(e, { args: [i] }).outcome).toMatchObject({ ok: true });
+      expect(await submit(e, { args: [i, new SharedArrayBuffer(4)] }, COUNT).outcome).toMatchObject({
+        ok: true,
+      });
+    }
     // Both threads busy, and Piscina holding as many tasks as the executor hands it (four a
     // thread): the next runs wait in the executor's queue and go over as one batch.
     const holds = [new SharedArrayBuffer(4), new SharedArrayBuffer(4)];
     const busy = holds.map((hold, i) => submit(e, { args: [`busy ${i}`, hold] }));
     await until(() => busy.every((b) => b.handle.startedAt() !== undefined));
-    const fillers = Array.from({ length: 6 }, (_, i) => submit(e, { args: [`filler ${i}`] }));
+    // The first filler takes 60 ms: the batch starts after several rounds of the stealer that
+    // found nothing to take, which must go on while a batch is in flight.
+    const fillers = [
+      submit(e, { args: ['filler 0'] }, SLOW_60),
+      ...Array.from({ length: 5 }, (_, i) => submit(e, { args: [`filler ${i + 1}`] })),
+    ];
     const blocker = new SharedArrayBuffer(4);
     const blocks = submit(e, { args: ['blocks', blocker] });
-    const behind = Array.from({ length: 7 }, (_, i) => submit(e, { args: [i] }));
+    // Counted: a run taken back must run once, however many rounds pass while it waits.
+    const ran = new SharedArrayBuffer(4);
+    const behind = Array.from({ length: 7 }, (_, i) => submit(e, { args: [i, ran] }, COUNT));
     release(holds[0]!);
     // The batch starts on the first thread, whose run blocks it; the other thread is still busy.
     await until(() => blocks.handle.startedAt() !== undefined);
     const batch = tasks.find((task) => task.batch && task.runs[0]!.args[0] === 'blocks');
     expect(batch?.runs.map((run) => run.args[0])).toEqual(['blocks', 0, 1, 2, 3, 4, 5, 6]);
+    // Taken back and handed over again: they wait for the other thread while the stealer's
+    // rounds (every 10 ms) go on, which must not take them back a second time.
+    await until(() => tasks.some((task) => task !== batch && task.runs.some((run) => run.args[1] === ran)));
+    await new Promise((resolve) => setTimeout(resolve, 50));
     release(holds[1]!);
     const outcomes = await Promise.all(behind.map((run) => run.outcome));
     expect(outcomes.map((o) => (o.ok ? o.value : o.error))).toEqual([0, 1, 2, 3, 4, 5, 6]);
-    // All of them ran while the run in front of them still blocked its thread.
+    // All of them ran, once each, while the run in front of them still blocked its thread.
     expect(blocks.settled()).toBeUndefined();
+    expect(Atomics.load(new Int32Array(ran), 0)).toBe(7);
     release(blocker);
     expect(await blocks.outcome).toMatchObject({ ok: true, value: 'blocks' });
     expect((await Promise.all([...busy, ...fillers].map((r) => r.outcome))).every((o) => o.ok)).toBe(true);
+  });
+});
+
+describe("messages a function posts on the thread's port", () => {
+  it('are not replies: ignored, whatever they hold; the runs go on and onError hears nothing', async () => {
+    const e = executor({}, { quickMs: 50 });
+    const POST = `(n) => {
+      const { parentPort } = require('node:worker_threads');
+      for (const message of [null, 7, 'text', { nonce: 'n' }, { nonce: 987654321 }, { nonce: -1, ok: true, value: 'forged' }])
+        parentPort.postMessage(message);
+      return n;
+    }`;
+    for (let round = 0; round < 3; round++) {
+      const runs = Array.from({ length: 6 }, (_, i) => submit(e, { args: [round * 10 + i] }, POST));
+      const outcomes = await Promise.all(runs.map((run) => run.outcome));
+      expect(outcomes.map((o) => (o.ok ? o.value : o.error))).toEqual(
+        [0, 1, 2, 3, 4, 5].map((i) => round * 10 + i),
+      );
+    }
+    // The messages were read (Node delivers a thread's messages in order) before this run's reply.
+    expect(await submit(e, { args: ['after'] }).outcome).toMatchObject({ ok: true, value: 'after' });
   });
 });
 
