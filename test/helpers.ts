@@ -33,6 +33,19 @@ export function watchHostErrors(): void {
   afterAll(() => undefined);
 }
 
+/** Inline source of a function that waits on the first int of `sab` while it is 0 (at most 20 s); returns `n`. */
+export const HOLD = `(n, sab) => {
+  if (sab) Atomics.wait(new Int32Array(sab), 0, 0, 20000);
+  return n;
+}`;
+
+/** Lets the runs of HOLD waiting on `sab` go on. */
+export function release(sab: SharedArrayBuffer): void {
+  const flag = new Int32Array(sab);
+  Atomics.store(flag, 0, 1);
+  Atomics.notify(flag, 0);
+}
+
 /** Resolves after the current macrotask queue has run once (the event loop got a turn). */
 export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));

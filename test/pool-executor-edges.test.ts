@@ -10,7 +10,7 @@ import type { Outcome, RunRequest } from '../src/executor.js';
 import { LoaderClosedError, WorkerCrashedError } from '../src/index.js';
 import { resolveLoaderOptions } from '../src/options.js';
 import { PoolExecutor, type PoolSettings } from '../src/pool-executor.js';
-import { nextTurn, watchHostErrors } from './helpers.js';
+import { HOLD, nextTurn, release, watchHostErrors } from './helpers.js';
 import { gc } from './support/gc.js';
 
 watchHostErrors();
@@ -35,20 +35,10 @@ function executor(options: Record<string, unknown> = {}, extra: Partial<PoolSett
   return e;
 }
 
-/** Waits on the first int of `sab` while it is 0; returns `n`. */
-const HOLD = `(n, sab) => {
-  if (sab) Atomics.wait(new Int32Array(sab), 0, 0, 20000);
-  return n;
-}`;
 /** Adds one to the first int of `ran`; returns `n`. */
 const COUNT = '(n, ran) => { Atomics.add(new Int32Array(ran), 0, 1); return n; }';
 /** Takes 60 ms of the thread's time; returns `n`. */
 const SLOW_60 = '(n) => { const end = Date.now() + 60; while (Date.now() < end); return n; }';
-const release = (sab: SharedArrayBuffer): void => {
-  const flag = new Int32Array(sab);
-  Atomics.store(flag, 0, 1);
-  Atomics.notify(flag, 0);
-};
 
 interface Submitted {
   handle: ReturnType<PoolExecutor['submit']>;

@@ -3,17 +3,17 @@
  * down with it, and threads that cannot start fail the runs waiting for them instead of leaving
  * them pending. Real threads; the race loop's full 10,000 runs run when SOAK is set.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { now } from '../src/clock.js';
 import type { Outcome } from '../src/executor.js';
 import { TimeoutError, WorkerCrashedError, WorkerStartError } from '../src/index.js';
 import { resolveLoaderOptions } from '../src/options.js';
 import { PoolExecutor } from '../src/pool-executor.js';
-import { loaderFactory, nextTurn, watchHostErrors } from './helpers.js';
+import { HOLD, loaderFactory, nextTurn, release, watchHostErrors } from './helpers.js';
 
 watchHostErrors();
 
@@ -142,14 +142,18 @@ function settleWithin(executor: PoolExecutor, n: number, ms: number): Promise<Ou
 }
 
 /**
- * A two-thread executor whose threads preload `fixture` (test/fixtures/) before anything else;
+ * An executor (two threads unless told) whose threads preload `fixture` (test/fixtures/) before anything else;
  * `restore()` takes the preload off the threads started after it.
  */
-function preloading(fixture: string, lost: Error[]): { executor: PoolExecutor; restore: () => void } {
+function preloading(
+  fixture: string,
+  lost: Error[],
+  threads = 2,
+): { executor: PoolExecutor; restore: () => void } {
   const execArgv = [...process.execArgv];
   process.execArgv.push('--require', fileURLToPath(new URL(`./fixtures/${fixture}`, import.meta.url)));
   const executor = new PoolExecutor({
-    ...resolveLoaderOptions({ threads: 2 }),
+    ...resolveLoaderOptions({ threads }),
     onError: (error) => lost.push(error),
   });
   return { executor, restore: () => process.execArgv.splice(0, process.execArgv.length, ...execArgv) };
@@ -186,33 +190,96 @@ describe('threads that cannot start', () => {
   }, 60_000);
 });
 
-describe('a thread that dies while starting beside threads that live', () => {
-  it('the run handed to it goes to a live thread, once; the death goes to onError, not to the run', async () => {
-    // Two threads start with the pool; the first to start dies while starting, with a run
-    // already handed to it. The pool still has a live thread, so only the retry of a run that
-    // never started saves that run (the net for a pool with no thread left does not fire).
+describe('threads that die while starting, and threads that start after them', () => {
+  const names = ['ASYNC_LOAD_TEST_START_MARK', 'ASYNC_LOAD_TEST_START_FAILS', 'ASYNC_LOAD_TEST_START_GO'];
+  const saved = names.map((name) => process.env[name]);
+  let mark: string;
+  /** The first `n` threads started from now on die while starting (test/fixtures/starts-fail.cjs). */
+  const firstStartsFail = (n: number): void => {
+    mark = mkdtempSync(join(tmpdir(), 'async-load-start-'));
+    process.env.ASYNC_LOAD_TEST_START_MARK = mark;
+    process.env.ASYNC_LOAD_TEST_START_FAILS = String(n);
+  };
+  afterEach(() => {
+    names.forEach((name, i) => {
+      if (saved[i] === undefined) delete process.env[name];
+      else process.env[name] = saved[i];
+    });
+    rmSync(mark, { recursive: true, force: true });
+  });
+
+  it('one of two dies beside a live one: the run on the live thread is untouched, the run handed to the other goes to the live thread once', async () => {
+    // Two threads start with the pool; one dies while starting, once a run has started on the
+    // other. The pool still has a live thread, so the net for a pool with no thread left must
+    // not fire (replacing the pool would end the run on the live thread), and only the retry
+    // of a run that never started saves a run handed to the dying thread.
+    firstStartsFail(1);
+    const go = join(mark, 'go');
+    process.env.ASYNC_LOAD_TEST_START_GO = go;
     const lost: Error[] = [];
-    const mark = mkdtempSync(join(tmpdir(), 'async-load-start-'));
-    const env = process.env.ASYNC_LOAD_TEST_START_MARK;
-    process.env.ASYNC_LOAD_TEST_START_MARK = join(mark, 'first');
-    const { executor, restore } = preloading('first-fails-to-start.cjs', lost);
+    const { executor, restore } = preloading('starts-fail.cjs', lost, 2);
     try {
-      const outcomes = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => settleWithin(executor, n, 15_000)));
-      outcomes.forEach((outcome, i) => {
+      const hold = new SharedArrayBuffer(4);
+      const handles: ReturnType<PoolExecutor['submit']>[] = [];
+      const held = ['held 1', 'held 2'].map(
+        (tag) =>
+          new Promise<Outcome>((resolve) => {
+            handles.push(
+              executor.submit(
+                { fn: { kind: 'inline', source: HOLD }, args: [tag, hold], encoded: false },
+                resolve,
+              ),
+            );
+          }),
+      );
+      const others = [1, 2, 3, 4].map((n) => settleWithin(executor, n, 15_000));
+      await vi.waitFor(() => expect(handles.some((h) => h.startedAt() !== undefined)).toBe(true), {
+        timeout: 15_000,
+        interval: 5,
+      });
+      writeFileSync(go, '');
+      // The death was handled, and the check for a pool with no thread left (a turn later) made,
+      // while a held run runs on the live thread.
+      await vi.waitFor(() => expect(lost).toHaveLength(1), { timeout: 15_000, interval: 5 });
+      await nextTurn();
+      await nextTurn();
+      release(hold);
+      expect(await Promise.all(held)).toMatchObject([
+        { ok: true, value: 'held 1' },
+        { ok: true, value: 'held 2' },
+      ]);
+      (await Promise.all(others)).forEach((outcome, i) => {
         expect(outcome, `run ${i + 1}`).toMatchObject({ ok: true, value: i + 1 });
       });
       // The thread's death belongs to no run: onError hears it, once, with its cause.
       expect(lost).toHaveLength(1);
       expect(lost[0]).toBeInstanceOf(WorkerCrashedError);
       expect((lost[0] as Error & { cause?: unknown }).cause ?? lost[0]).toMatchObject({
-        message: expect.stringContaining('the first thread cannot start') as unknown,
+        message: 'thread start 1 of the first 1, which fail',
       });
     } finally {
       restore();
-      if (env === undefined) delete process.env.ASYNC_LOAD_TEST_START_MARK;
-      else process.env.ASYNC_LOAD_TEST_START_MARK = env;
       await executor.close();
-      rmSync(mark, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('the only thread dies while starting: every waiting run, handed over or queued, runs on the threads started after it', async () => {
+    // One thread, which dies while starting with a run handed to it; five more wait, handed
+    // over (the executor hands Piscina four tasks a thread) or in the executor's queue. The
+    // run goes again (Piscina starts a thread for it), and no waiting run fails.
+    firstStartsFail(1);
+    const lost: Error[] = [];
+    const { executor, restore } = preloading('starts-fail.cjs', lost, 1);
+    try {
+      const outcomes = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => settleWithin(executor, n, 15_000)));
+      outcomes.forEach((outcome, i) => {
+        expect(outcome, `run ${i + 1}`).toMatchObject({ ok: true, value: i + 1 });
+      });
+      expect(lost).toHaveLength(1);
+      expect(lost[0]).toBeInstanceOf(WorkerCrashedError);
+    } finally {
+      restore();
+      await executor.close();
     }
   }, 60_000);
 });
