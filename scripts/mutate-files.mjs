@@ -67,6 +67,7 @@ export const GROUPS = {
       'src/rebuild-args.ts',
       'src/task-function.ts',
       'src/errors.ts',
+      'src/thread-answers.ts',
     ],
     threadFree: true,
   },

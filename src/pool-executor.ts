@@ -9,24 +9,12 @@ import { Piscina, queueOptionsSymbol } from 'piscina';
 import type { ResourceLimits } from 'node:worker_threads';
 import { now } from './clock.js';
 import { decode } from './codec.js';
-import {
-  LoaderClosedError,
-  QueueFullError,
-  TimeoutError,
-  WorkerCrashedError,
-  WorkerStartError,
-} from './errors.js';
+import { LoaderClosedError, QueueFullError, TimeoutError, WorkerCrashedError } from './errors.js';
 import type { Executor, Outcome, RunHandle, RunRequest } from './executor.js';
-import type {
-  BatchDone,
-  BatchMessage,
-  FunctionRef,
-  ResultMessage,
-  TaskMessage,
-  WorkerSetup,
-} from './protocol.js';
+import type { BatchMessage, FunctionRef, ResultMessage, TaskMessage, WorkerSetup } from './protocol.js';
 import { StartSlots, type SlotRef } from './start-slots.js';
 import { StrayReports } from './stray-reports.js';
+import { crashError, isBatchDone, isReply, startError } from './thread-answers.js';
 import { after, soon, type Timer } from './timers.js';
 
 export interface PoolSettings {
@@ -56,8 +44,6 @@ function workerLocation(): { filename: string; execArgv: string[] | undefined } 
   const filename = new URL(file, import.meta.url).href;
   return { filename, execArgv: fromSource ? [...process.execArgv, '--import', 'tsx'] : undefined };
 }
-
-const EXIT_CODE = /worker exited with code: (-?\d+)/;
 
 /** A run waiting in our queue or handed to Piscina; it is also the caller's handle to it. */
 class PendingRun implements RunHandle {
@@ -884,16 +870,6 @@ export class PoolExecutor implements Executor {
 /** How long close() waits for threads to exit (see close()). */
 const CLOSE_WAIT_MS = 2_000;
 
-/** Threads die before they can run anything. */
-function startError(cause: unknown): WorkerStartError {
-  const why = cause instanceof Error ? `: ${cause.message}` : '';
-  return new WorkerStartError(
-    `Worker threads exit while starting, before running anything${why}. If resourceLimits are set, raise them ` +
-      '(a thread needs at least 8 MB of old generation and 1 MB of stack); the next call starts threads again.',
-    { cause },
-  );
-}
-
 /** Where the load balancer put a task (see #handOff). */
 interface Placement {
   threadId: number | undefined;
@@ -924,13 +900,6 @@ const STEAL_MS = 10;
 /** How long a reply a thread says it posted may take to arrive before the thread counts as broken. */
 const STREAM_WAIT_MS = 2_000;
 
-/** Whether a batch task resolved with what the worker returns for it. */
-function isBatchDone(result: unknown, nonce: number): result is BatchDone {
-  if (typeof result !== 'object' || result === null) return false;
-  const r = result as Record<string, unknown>;
-  return r.batchDone === true && r.nonce === nonce && Array.isArray(r.replied);
-}
-
 /** Random 32-bit numbers, drawn from the system's generator 256 at a time. */
 class Nonces {
   readonly #pool = new Uint32Array(256);
@@ -943,38 +912,4 @@ class Nonces {
     }
     return this.#pool[this.#next++]!;
   }
-}
-
-/** Whether a task resolved with what the worker's run() returns for it (its nonce included). */
-function isReply(result: unknown, nonce: number): result is ResultMessage {
-  if (typeof result !== 'object' || result === null) return false;
-  const r = result as Record<string, unknown>;
-  if (r.nonce !== nonce) return false;
-  if (r.skipped === true || r.missing === true) return true;
-  return typeof r.ok === 'boolean' && typeof r.startedAt === 'number' && typeof r.finishedAt === 'number';
-}
-
-/** Piscina reports thread failures as plain Errors; give them our class and the exit code. */
-function crashError(error: unknown): Error {
-  if (error instanceof WorkerCrashedError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  if (message === 'Terminating worker thread') return new LoaderClosedError();
-  const exit = EXIT_CODE.exec(message);
-  if (exit) {
-    const exitCode = Number(exit[1]);
-    return new WorkerCrashedError(
-      `The worker thread exited with code ${exitCode} while running the function.`,
-      {
-        exitCode,
-        cause: error,
-      },
-    );
-  }
-  if ((error as { code?: unknown } | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-    return new WorkerCrashedError(
-      'The worker thread ran out of memory (see the resourceLimits loader option) and was replaced.',
-      { cause: error },
-    );
-  }
-  return new WorkerCrashedError(`The worker thread crashed: ${message}`, { cause: error });
 }
