@@ -39,7 +39,14 @@ function poolParts() {
   const file = 'src/pool-executor.ts';
   const lines = readFileSync(new URL(`../${file}`, import.meta.url), 'utf8').split('\n');
   const starts = [1];
-  for (const method of ['#stopThread(', '#onReply(', '#handOff(', '#stealRound(', '#learnDuration(', 'async close(']) {
+  for (const method of [
+    '#stopThread(',
+    '#onReply(',
+    '#handOff(',
+    '#stealRound(',
+    '#learnDuration(',
+    'async close(',
+  ]) {
     let at = lines.findIndex((line) => line.startsWith(`  ${method}`));
     if (at < 0) throw new Error(`${file}: no method ${method} to split the pool group at`);
     while (lines[at - 1].trim().startsWith('*') || lines[at - 1].trim().startsWith('/**')) at--;
