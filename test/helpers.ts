@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, expect } from 'vitest';
 import { createLoader, type Loader } from '../src/index.js';
 import { resolveLoaderOptions } from '../src/options.js';
+import type { Outcome, RunRequest } from '../src/executor.js';
 import { PoolExecutor } from '../src/pool-executor.js';
 
 /** A file a worker appends one character to per run: counts runs by their side effect. */
@@ -44,6 +45,35 @@ export function release(sab: SharedArrayBuffer): void {
   const flag = new Int32Array(sab);
   Atomics.store(flag, 0, 1);
   Atomics.notify(flag, 0);
+}
+
+/** A run submitted to an executor directly: its handle, its outcome, and the outcome if it has settled. */
+export interface Submitted {
+  handle: ReturnType<PoolExecutor['submit']>;
+  outcome: Promise<Outcome>;
+  settled: () => Outcome | undefined;
+}
+/** One function reference per source, as the loader keeps one per registration. */
+const refs = new Map<string, RunRequest['fn']>();
+export const ref = (source: string): RunRequest['fn'] => {
+  let fn = refs.get(source);
+  if (!fn) refs.set(source, (fn = { kind: 'inline', source }));
+  return fn;
+};
+/** Submits a run of the inline function `source` (HOLD unless told) to `e`. */
+export function submitRun(
+  e: PoolExecutor,
+  request: Partial<RunRequest> & Pick<RunRequest, 'args'>,
+  source = HOLD,
+): Submitted {
+  let settledWith: Outcome | undefined;
+  let resolve!: (o: Outcome) => void;
+  const outcome = new Promise<Outcome>((r) => (resolve = r));
+  const handle = e.submit({ fn: ref(source), encoded: false, ...request }, (o) => {
+    settledWith = o;
+    resolve(o);
+  });
+  return { handle, outcome, settled: () => settledWith };
 }
 
 /** Resolves after the current macrotask queue has run once (the event loop got a turn). */

@@ -6,11 +6,11 @@
  */
 import { Piscina } from 'piscina';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Outcome, RunRequest } from '../src/executor.js';
+import type { Outcome } from '../src/executor.js';
 import { LoaderClosedError, WorkerCrashedError } from '../src/index.js';
 import { resolveLoaderOptions } from '../src/options.js';
 import { PoolExecutor, type PoolSettings } from '../src/pool-executor.js';
-import { HOLD, nextTurn, release, watchHostErrors } from './helpers.js';
+import { HOLD, nextTurn, ref, release, submitRun as submit, watchHostErrors } from './helpers.js';
 import { gc } from './support/gc.js';
 
 watchHostErrors();
@@ -39,33 +39,6 @@ function executor(options: Record<string, unknown> = {}, extra: Partial<PoolSett
 const COUNT = '(n, ran) => { Atomics.add(new Int32Array(ran), 0, 1); return n; }';
 /** Takes 60 ms of the thread's time; returns `n`. */
 const SLOW_60 = '(n) => { const end = Date.now() + 60; while (Date.now() < end); return n; }';
-
-interface Submitted {
-  handle: ReturnType<PoolExecutor['submit']>;
-  outcome: Promise<Outcome>;
-  settled: () => Outcome | undefined;
-}
-/** One function reference per source, as the loader keeps one per registration. */
-const refs = new Map<string, RunRequest['fn']>();
-const ref = (source: string): RunRequest['fn'] => {
-  let fn = refs.get(source);
-  if (!fn) refs.set(source, (fn = { kind: 'inline', source }));
-  return fn;
-};
-function submit(
-  e: PoolExecutor,
-  request: Partial<RunRequest> & Pick<RunRequest, 'args'>,
-  source = HOLD,
-): Submitted {
-  let settledWith: Outcome | undefined;
-  let resolve!: (o: Outcome) => void;
-  const outcome = new Promise<Outcome>((r) => (resolve = r));
-  const handle = e.submit({ fn: ref(source), encoded: false, ...request }, (o) => {
-    settledWith = o;
-    resolve(o);
-  });
-  return { handle, outcome, settled: () => settledWith };
-}
 
 interface SentRun {
   fn: { source?: string };

@@ -13,7 +13,7 @@ import type { Outcome } from '../src/executor.js';
 import { TimeoutError, WorkerCrashedError, WorkerStartError } from '../src/index.js';
 import { resolveLoaderOptions } from '../src/options.js';
 import { PoolExecutor } from '../src/pool-executor.js';
-import { HOLD, loaderFactory, nextTurn, release, watchHostErrors } from './helpers.js';
+import { loaderFactory, nextTurn, release, submitRun, watchHostErrors } from './helpers.js';
 
 watchHostErrors();
 
@@ -220,20 +220,9 @@ describe('threads that die while starting, and threads that start after them', (
     const { executor, restore } = preloading('starts-fail.cjs', lost, 2);
     try {
       const hold = new SharedArrayBuffer(4);
-      const handles: ReturnType<PoolExecutor['submit']>[] = [];
-      const held = ['held 1', 'held 2'].map(
-        (tag) =>
-          new Promise<Outcome>((resolve) => {
-            handles.push(
-              executor.submit(
-                { fn: { kind: 'inline', source: HOLD }, args: [tag, hold], encoded: false },
-                resolve,
-              ),
-            );
-          }),
-      );
+      const held = ['held 1', 'held 2'].map((tag) => submitRun(executor, { args: [tag, hold] }));
       const others = [1, 2, 3, 4].map((n) => settleWithin(executor, n, 15_000));
-      await vi.waitFor(() => expect(handles.some((h) => h.startedAt() !== undefined)).toBe(true), {
+      await vi.waitFor(() => expect(held.some((run) => run.handle.startedAt() !== undefined)).toBe(true), {
         timeout: 15_000,
         interval: 5,
       });
@@ -244,7 +233,7 @@ describe('threads that die while starting, and threads that start after them', (
       await nextTurn();
       await nextTurn();
       release(hold);
-      expect(await Promise.all(held)).toMatchObject([
+      expect(await Promise.all(held.map((run) => run.outcome))).toMatchObject([
         { ok: true, value: 'held 1' },
         { ok: true, value: 'held 2' },
       ]);
