@@ -9,6 +9,7 @@ const args = process.argv.slice(2);
 const chosen = args.filter((a) => a in GROUPS);
 const extra = args.filter((a) => !(a in GROUPS));
 let failed = false;
+const began = Date.now();
 for (const group of chosen.length > 0 ? chosen : Object.keys(GROUPS)) {
   const started = Date.now();
   console.log(`\n== Stryker: ${group} (${GROUPS[group].files.join(', ')})`);
@@ -19,5 +20,6 @@ for (const group of chosen.length > 0 ? chosen : Object.keys(GROUPS)) {
   console.log(`== ${group}: exit ${r.status}, ${((Date.now() - started) / 60_000).toFixed(1)} min`);
   failed ||= r.status !== 0;
 }
+console.log(`\n== every group: ${((Date.now() - began) / 60_000).toFixed(1)} min`);
 spawnSync('node', ['scripts/mutation-scores.mjs', '--quiet'], { stdio: 'inherit' });
 process.exit(failed ? 1 : 0);
