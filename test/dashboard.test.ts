@@ -95,9 +95,22 @@ describe.skipIf(!haveBrowser)('dashboard in Chromium', () => {
   });
 
   it('shows the skeleton first, then the table within 5 s', async () => {
-    await page.goto(url);
-    await expect.poll(() => page.locator('[data-testid=skeleton]').isVisible(), { timeout: 2000 }).toBe(true);
-    expect(await page.locator('[data-testid=table]').isVisible()).toBe(false);
+    // The first run of x=50 is held in flight until the skeleton has been seen: on a loaded
+    // machine its 700 ms could end before the page was read, and the table would already show.
+    const hold = join(faultDir, 'hold-50');
+    const held = join(faultDir, 'held-50');
+    writeFileSync(hold, '');
+    try {
+      await page.goto(url);
+      await expect.poll(() => existsSync(held), { timeout: 10_000, interval: 20 }).toBe(true);
+      await expect
+        .poll(() => page.locator('[data-testid=skeleton]').isVisible(), { timeout: 2000 })
+        .toBe(true);
+      expect(await page.locator('[data-testid=table]').isVisible()).toBe(false);
+    } finally {
+      rmSync(hold, { force: true });
+      rmSync(held, { force: true });
+    }
     await page.locator('[data-testid=table]').waitFor({ state: 'visible', timeout: 5000 });
     expect(await page.locator('[data-testid=skeleton]').isVisible()).toBe(false);
     expect(await page.locator('#table tbody tr').count()).toBe(5);
