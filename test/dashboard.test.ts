@@ -31,6 +31,25 @@ let url: string;
 /** The dashboard's fault directory: a `hold-<x>` file here holds runs of x in flight. */
 const faultDir = mkdtempSync(join(tmpdir(), 'async-load-dashboard-test-'));
 
+/**
+ * Holds the next run of `x` in flight, whatever the machine's speed: that run waits while
+ * `hold-<x>` exists and says so with `held-<x>`. `start` (if any) makes the run begin; `body`
+ * runs once it is held; the hold is released after, whatever `body` did.
+ */
+async function holding(x: number, start: (() => Promise<unknown>) | undefined, body: () => Promise<void>) {
+  const hold = join(faultDir, `hold-${x}`);
+  const held = join(faultDir, `held-${x}`);
+  writeFileSync(hold, '');
+  try {
+    await start?.();
+    await expect.poll(() => existsSync(held), { timeout: 10_000, interval: 20 }).toBe(true);
+    await body();
+  } finally {
+    rmSync(hold, { force: true });
+    rmSync(held, { force: true });
+  }
+}
+
 function startServer(): Promise<string> {
   server = spawn(process.execPath, ['examples/dashboard/server.mjs'], {
     cwd: repo,
@@ -97,20 +116,16 @@ describe.skipIf(!haveBrowser)('dashboard in Chromium', () => {
   it('shows the skeleton first, then the table within 5 s', async () => {
     // The first run of x=50 is held in flight until the skeleton has been seen: on a loaded
     // machine its 700 ms could end before the page was read, and the table would already show.
-    const hold = join(faultDir, 'hold-50');
-    const held = join(faultDir, 'held-50');
-    writeFileSync(hold, '');
-    try {
-      await page.goto(url);
-      await expect.poll(() => existsSync(held), { timeout: 10_000, interval: 20 }).toBe(true);
-      await expect
-        .poll(() => page.locator('[data-testid=skeleton]').isVisible(), { timeout: 2000 })
-        .toBe(true);
-      expect(await page.locator('[data-testid=table]').isVisible()).toBe(false);
-    } finally {
-      rmSync(hold, { force: true });
-      rmSync(held, { force: true });
-    }
+    await holding(
+      50,
+      () => page.goto(url),
+      async () => {
+        await expect
+          .poll(() => page.locator('[data-testid=skeleton]').isVisible(), { timeout: 2000 })
+          .toBe(true);
+        expect(await page.locator('[data-testid=table]').isVisible()).toBe(false);
+      },
+    );
     await page.locator('[data-testid=table]').waitFor({ state: 'visible', timeout: 5000 });
     expect(await page.locator('[data-testid=skeleton]').isVisible()).toBe(false);
     expect(await page.locator('#table tbody tr').count()).toBe(5);
@@ -136,13 +151,7 @@ describe.skipIf(!haveBrowser)('dashboard in Chromium', () => {
   });
 
   it('answers a click in under 100 ms while a run is in flight', async () => {
-    // Hold the next run of x=50 in flight until released, whatever the machine's speed: the
-    // run waits while `hold-50` exists and says so with `held-50`.
-    const hold = join(faultDir, 'hold-50');
-    const held = join(faultDir, 'held-50');
-    writeFileSync(hold, '');
-    try {
-      await expect.poll(() => existsSync(held), { timeout: 10_000, interval: 20 }).toBe(true);
+    await holding(50, undefined, async () => {
       await page.locator('#status', { hasText: 'running' }).waitFor({ timeout: 8000 });
       await page.locator('#ping').click();
       await page.locator('#rtt[data-ms]').waitFor();
@@ -150,10 +159,7 @@ describe.skipIf(!haveBrowser)('dashboard in Chromium', () => {
       // Still in flight: the run cannot finish before the hold file is removed.
       expect(await page.locator('#status').innerText()).toBe('running');
       expect(rtt).toBeLessThan(100);
-    } finally {
-      rmSync(hold, { force: true });
-      rmSync(held, { force: true });
-    }
+    });
   });
 
   it('loads a new table when the slider moves to a new value', async () => {
