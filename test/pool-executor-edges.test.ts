@@ -131,9 +131,11 @@ describe('the order of runs', () => {
 
 describe('a batched run cancelled after it ended on its thread', () => {
   it('settles with the reason and its start time; the run after it in the batch goes on', async () => {
-    // Quick runs of a function go in batches once every thread is busy; the threshold is raised
-    // so that instrumented code (mutation runs) still counts as quick.
-    const e = executor({}, { quickMs: 50 });
+    // Quick runs of a function go in batches once every thread is busy. The threshold is raised
+    // far past any run here, so that a loaded machine or instrumented code (mutation runs), where
+    // a thread's first run can take hundreds of ms, still counts them as quick: with 50 ms, a
+    // slow first run once left `a` and `b` in two tasks, and `b` could not start below.
+    const e = executor({}, { quickMs: 60_000 });
     for (let i = 0; i < 4; i++) expect(await submit(e, { args: [i] }).outcome).toMatchObject({ ok: true });
     const blocker = new SharedArrayBuffer(4);
     const second = new SharedArrayBuffer(4);
@@ -142,6 +144,7 @@ describe('a batched run cancelled after it ended on its thread', () => {
     // Three more tasks fill the thread's four; `a` and `b` then wait in the executor's queue and
     // go over together, as one batch, when the thread is next free.
     const fillers = [1, 2, 3].map((n) => submit(e, { args: [n] }));
+    const tasks = recordTasks();
     const a = submit(e, { args: ['a'] });
     const b = submit(e, { args: ['b', second] });
     release(blocker);
@@ -149,6 +152,7 @@ describe('a batched run cancelled after it ended on its thread', () => {
     // promise settles. From here the event loop is held, so the reply `a` posts when it ends
     // cannot be read before the cancel: `a` has ended on its thread, `b` has started.
     await Promise.all(fillers.map((f) => f.outcome));
+    expect(tasks.map((task) => task.runs.length)).toEqual([2]);
     const deadline = Date.now() + 10_000;
     while (b.handle.startedAt() === undefined && Date.now() < deadline);
     expect(b.handle.startedAt()).toBeTypeOf('number');
