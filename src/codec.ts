@@ -295,8 +295,9 @@ export function encodeThrown(thrown: unknown): Carried {
   } catch (problem) {
     const why = safeString(() => (problem as Error).message, 'it could not be read');
     try {
+      // A Proxy first: `instanceof` on a revoked one throws.
       // Stryker disable next-line StringLiteral: root of a path prepare() never builds: the problem is an error it already carried
-      if (!(thrown instanceof Error) || types.isProxy(thrown)) return prepare(problem, 'error');
+      if (types.isProxy(thrown) || !(thrown instanceof Error)) return prepare(problem, 'error');
       // The error itself is fine but one of its own properties is not: keep the error, drop that part.
       const copy = new Error(safeString(() => thrown.message, ''));
       copy.name = safeString(() => thrown.name, 'Error');

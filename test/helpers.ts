@@ -1,7 +1,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, expect } from 'vitest';
+import { Piscina } from 'piscina';
+import { afterAll, afterEach, beforeEach, expect, vi } from 'vitest';
 import { createLoader, type Loader } from '../src/index.js';
 import { resolveLoaderOptions } from '../src/options.js';
 import type { Outcome, RunRequest } from '../src/executor.js';
@@ -111,4 +112,25 @@ export function batchingLoaderFactory(): (options?: Parameters<typeof createLoad
     const settings = resolveLoaderOptions({ ...TEST_DEFAULTS, ...options });
     return make({ ...options, executor: new PoolExecutor({ ...settings, quickMs: 50 }) });
   };
+}
+
+export interface SentRun {
+  fn: { source?: string };
+  args: unknown[];
+}
+/** Every task handed to Piscina from now on: its runs as sent, and whether it went as a batch. */
+export function recordTasks(): { runs: SentRun[]; batch: boolean }[] {
+  const tasks: { runs: SentRun[]; batch: boolean }[] = [];
+  const run = Piscina.prototype.run;
+  vi.spyOn(Piscina.prototype, 'run').mockImplementation(function (this: Piscina, task: unknown, ...rest) {
+    const { batch } = task as { batch?: SentRun[] };
+    tasks.push(batch ? { runs: batch, batch: true } : { runs: [task as SentRun], batch: false });
+    return run.call(this, task, ...rest);
+  });
+  return tasks;
+}
+
+/** Waits (yielding to the event loop) until `check` holds. */
+export async function until(check: () => boolean): Promise<void> {
+  while (!check()) await nextTurn();
 }

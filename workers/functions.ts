@@ -178,10 +178,17 @@ function exportOf(mod: Record<string, unknown>, ref: ModuleRef): AnyFunction {
 
 /** A ReferenceError raised inside an inline function almost always means a captured variable. */
 export function explain(error: unknown): unknown {
-  if (!(error instanceof ReferenceError)) return error;
-  const missing = /^(\S+) is not defined$/.exec(error.message);
-  const firstFrame = error.stack?.split('\n').find((line) => line.trimStart().startsWith('at '));
-  if (missing?.[1] && firstFrame?.includes(SOURCE_URL))
-    return new OuterScopeError(missing[1], { cause: error });
-  return error;
+  try {
+    if (!(error instanceof ReferenceError)) return error;
+    const missing = /^(\S+) is not defined$/.exec(error.message);
+    const firstFrame = error.stack?.split('\n').find((line) => line.trimStart().startsWith('at '));
+    if (missing?.[1] && firstFrame?.includes(SOURCE_URL))
+      return new OuterScopeError(missing[1], { cause: error });
+    return error;
+  } catch {
+    // A thrown value whose reads throw (a revoked Proxy fails even `instanceof`): left as it
+    // is, for encodeThrown, which never throws. Thrown from here, it would escape the run's
+    // reply and fail the whole task, and with it every run batched after this one.
+    return error;
+  }
 }

@@ -174,6 +174,10 @@ const GUARDED: [object, PropertyKey][] = [
   [Object.getPrototypeOf(Uint8Array.prototype) as object, 'set'],
   [globalThis, 'Uint8Array'],
   [globalThis, 'ArrayBuffer'],
+  // Read by the codec on every reply: replaced, each later run's arrays or typed arrays would be
+  // refused as unsendable.
+  [Array, 'isArray'],
+  [ArrayBuffer, 'isView'],
 ];
 const getDescriptor = Reflect.getOwnPropertyDescriptor;
 const defineProperty = Reflect.defineProperty;
