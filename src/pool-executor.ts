@@ -13,6 +13,7 @@ import { LoaderClosedError, QueueFullError, TimeoutError, WorkerCrashedError } f
 import type { Executor, Outcome, RunHandle, RunRequest } from './executor.js';
 import type { BatchMessage, FunctionRef, ResultMessage, TaskMessage, WorkerSetup } from './protocol.js';
 import { StartSlots, type SlotRef } from './start-slots.js';
+import { StartWatch } from './start-watch.js';
 import { StrayReports } from './stray-reports.js';
 import { crashError, isBatchDone, isReply, startError } from './thread-answers.js';
 import { after, soon, type Timer } from './timers.js';
@@ -91,6 +92,8 @@ class PendingRun implements RunHandle {
 export class PoolExecutor implements Executor {
   /** Replaced by a fresh pool when threads stop starting (see #checkStall). */
   #pool: Piscina<TaskMessage, ResultMessage>;
+  /** The current pool's threads that exit while starting (see StartWatch). */
+  #starts!: StartWatch;
   readonly #settings: PoolSettings;
   readonly #setup: WorkerSetup;
   readonly #slots: StartSlots;
@@ -226,7 +229,10 @@ export class PoolExecutor implements Executor {
       const threadId = info.id;
       const worker = pool.threads.find((w) => w.threadId === threadId);
       worker?.prependOnceListener('exit', (code: number) => {
-        soon(() => this.#wake(pool));
+        soon(() => {
+          this.#wake(pool);
+          if (pool === this.#pool) this.#starts.look();
+        });
         if (pool !== this.#pool || this.#closed || info.destroyed || this.#doomed.has(threadId)) return;
         for (const run of this.#handedOff) if (run.hand?.placement.threadId === threadId) return;
         settings.onError(
@@ -238,6 +244,24 @@ export class PoolExecutor implements Executor {
         );
       });
     });
+    const starts = new StartWatch(
+      () => pool.threads,
+      settings.threads,
+      (code) => {
+        // Replacements for threads that exited are started after the exit listeners have run.
+        soon(() => starts.look());
+        if (pool !== this.#pool || this.#closed) return;
+        const error = new WorkerCrashedError(
+          `A worker thread exited with code ${code} while starting, before running anything`,
+          { exitCode: code },
+        );
+        settings.onError(error);
+        this.#threadLost(error);
+      },
+    );
+    this.#starts = starts;
+    pool.on('workerCreate', (info: { id: number }) => starts.ready(info.id));
+    starts.look();
     return pool;
   }
 
@@ -542,7 +566,7 @@ export class PoolExecutor implements Executor {
       // The thread died before the run started (while starting, or from an earlier run's
       // leftovers): nothing of the run executed, so it is handed over again, once. The
       // thread's death belongs to no call: it goes to onError.
-      this.#onError(crashError(error));
+      this.#onError(crashError(error, false));
       this.#threadLost(error);
       if (!run.retried) {
         run.retried = true;
@@ -574,7 +598,10 @@ export class PoolExecutor implements Executor {
     // other than a reply can be stopped even when the run never started on it.
     (message as unknown as Record<symbol, Placement>)[queueOptionsSymbol] = placement;
     try {
-      return pool.run(message as TaskMessage);
+      const task = pool.run(message as TaskMessage);
+      // Piscina starts a thread inside run() when it needs one.
+      if (pool === this.#pool) this.#starts.look();
+      return task;
     } catch (error) {
       // Piscina starts a thread inside run() when it needs one, and Node may refuse to (EAGAIN
       // when out of threads or memory): the same as a thread that died before the run started.

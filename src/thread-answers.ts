@@ -25,8 +25,12 @@ export function isBatchDone(result: unknown, nonce: number): result is BatchDone
   return r.batchDone === true && r.nonce === nonce && Array.isArray(r.replied);
 }
 
-/** Piscina reports thread failures as plain Errors; give them our class and the exit code. */
-export function crashError(error: unknown): Error {
+/**
+ * Piscina reports thread failures as plain Errors; give them our class and the exit code.
+ * `running`: whether the run handed to the thread had started (if not, the thread died while
+ * starting or from an earlier run's leftovers, and nothing of this run executed).
+ */
+export function crashError(error: unknown, running = true): Error {
   if (error instanceof WorkerCrashedError) return error;
   const message = error instanceof Error ? error.message : String(error);
   if (message === 'Terminating worker thread') return new LoaderClosedError();
@@ -34,7 +38,9 @@ export function crashError(error: unknown): Error {
   if (exit) {
     const exitCode = Number(exit[1]);
     return new WorkerCrashedError(
-      `The worker thread exited with code ${exitCode} while running the function.`,
+      running
+        ? `The worker thread exited with code ${exitCode} while running the function.`
+        : `The worker thread exited with code ${exitCode} before the run handed to it started.`,
       {
         exitCode,
         cause: error,

@@ -1,0 +1,71 @@
+/**
+ * Threads that exit (process.exit in a preloaded module) while starting, with no error event:
+ * every run, the first and any later one, fails with WorkerStartError instead of pending, and
+ * once threads can start again, the next call runs. Real threads.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WorkerCrashedError, WorkerStartError, createLoader, type Loader } from '../src/index.js';
+import { watchHostErrors } from './helpers.js';
+
+watchHostErrors();
+
+const execArgv = [...process.execArgv];
+const loaders: Loader[] = [];
+let dir = '';
+afterEach(async () => {
+  process.execArgv.splice(0, process.execArgv.length, ...execArgv);
+  delete process.env.ASYNC_LOAD_TEST_EXIT_WHILE;
+  await Promise.all(loaders.splice(0).map((loader) => loader.close()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** What a promise settled with, or 'pending' if it did not within `ms`. */
+function within(promise: Promise<unknown>, ms: number): Promise<unknown> {
+  return Promise.race([
+    promise.then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    ),
+    new Promise((resolve) => setTimeout(() => resolve('pending'), ms)),
+  ]);
+}
+
+describe('threads that exit while starting', () => {
+  it.each([1, 2])(
+    'with %i thread(s): first and later runs fail with WorkerStartError; once threads start, the next call runs',
+    async (threads) => {
+      // Threads exit while the flag file is there (test/fixtures/exits-while-starting.cjs).
+      dir = mkdtempSync(join(tmpdir(), 'async-load-exit-'));
+      const flag = join(dir, 'exit');
+      writeFileSync(flag, '');
+      process.env.ASYNC_LOAD_TEST_EXIT_WHILE = flag;
+      const preload = fileURLToPath(new URL('./fixtures/exits-while-starting.cjs', import.meta.url));
+      process.execArgv.push('--require', preload);
+      const lost: Error[] = [];
+      const loader = createLoader({ threads, onError: (error) => lost.push(error) });
+      loaders.push(loader);
+      const double = loader.asyncLoad((n: number) => n * 2);
+      // In turn: each later call comes after the pool has given up on the threads before it.
+      for (const n of [1, 2, 3]) {
+        const outcome = await within(double.wait(n), 15_000);
+        expect(outcome, `call ${n}`).not.toBe('pending');
+        expect((outcome as { error: unknown }).error, `call ${n}`).toBeInstanceOf(WorkerStartError);
+      }
+      // Nothing ran: what onError heard says so, not that a thread died while running a function.
+      expect(lost.length).toBeGreaterThan(0);
+      for (const error of lost) {
+        expect(error).toBeInstanceOf(WorkerCrashedError);
+        expect(error.message).not.toMatch(/while running/);
+        expect(error).toMatchObject({ exitCode: 4 });
+      }
+      // Threads can start again (what stopped them has passed): the next call runs.
+      rmSync(flag);
+      expect(await within(double.wait(4), 15_000)).toEqual({ value: 8 });
+    },
+    60_000,
+  );
+});
