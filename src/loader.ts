@@ -8,7 +8,13 @@
 import { now } from './clock.js';
 import { prepare } from './codec.js';
 import { Entry, type LoadState } from './entry.js';
-import { CancelledError, LoaderClosedError, RedisUnavailableError, RunLostError } from './errors.js';
+import {
+  CancelledError,
+  LoaderClosedError,
+  RedisUnavailableError,
+  RunLostError,
+  WorkerStartError,
+} from './errors.js';
 import type { Executor, Outcome, RunHandle } from './executor.js';
 import { loadHasher } from './hash.js';
 import { deriveKey, keyPrefix, type DerivedKey } from './key.js';
@@ -440,7 +446,14 @@ export class Coordinator {
   }
 }
 
-/** Failures of the executor, not of the function: a later call starts a new run (see #entryFor). */
+/**
+ * Failures of the executor, not of the function: a later call starts a new run (see #entryFor).
+ * Threads that could not start may start now (what stopped them, low memory, may have passed).
+ */
 function runAgainOnCall(error: unknown): boolean {
-  return error instanceof RunLostError || error instanceof RedisUnavailableError;
+  return (
+    error instanceof RunLostError ||
+    error instanceof RedisUnavailableError ||
+    error instanceof WorkerStartError
+  );
 }
