@@ -733,16 +733,17 @@ export class Walker {
    * switches to listing the keys, which is cheap for exactly such sparse arrays.
    */
   #elements(arr: unknown[], length: number, depth: number): void {
-    const packed = new Float64Array(length);
+    const packed = packedFor(arr, length);
     let i = 0;
-    let v: unknown;
-    // Stryker disable next-line EqualityOperator: element `length` is undefined, not a number: the loop stops there either way
-    for (; i < length; i++) {
-      v = arr[i];
-      if (typeof v !== 'number') break;
-      packed[i] = v;
-    }
-    if (i === length) {
+    let v: unknown = packed ? undefined : arr[0];
+    if (packed)
+      // Stryker disable next-line EqualityOperator: element `length` is undefined, not a number: the loop stops there either way
+      for (; i < length; i++) {
+        v = arr[i];
+        if (typeof v !== 'number') break;
+        packed[i] = v;
+      }
+    if (packed && i === length) {
       // Every NaN as the one NaN: the bytes are hashed and compared, and NaN is NaN to the key.
       // Looked for natively first (a test per element in the loop above cost a third of it).
       // Stryker disable next-line ConditionalExpression,EqualityOperator: normalising without a NaN present, or one index past the end, changes nothing
@@ -753,7 +754,7 @@ export class Walker {
     }
     this.out += '[' + length + ';';
     // Stryker disable next-line ArithmeticOperator: these elements are numbers, which no depth limits
-    for (let j = 0; j < i; j++) this.value(packed[j], depth + 1);
+    for (let j = 0; j < i; j++) this.value(packed![j], depth + 1);
     let holes = 0;
     const stop = i;
     for (; i < length; i++) {
@@ -859,5 +860,20 @@ export class Walker {
       if (part.binaries) (this.binaries ??= []).push(...part.binaries);
     }
     this.out = `${outer}${tag}${parts.length}(${text})`;
+  }
+}
+
+/**
+ * Room to pack an array that starts with a number; none for one that does not (it is not all
+ * numbers), nor when its length alone is more than can be allocated: a sparse array's length
+ * can ask for 32 GiB (2^32 − 2 elements), which failed with a bare RangeError. Such an array is
+ * walked element by element instead, with its holes as runs.
+ */
+function packedFor(arr: unknown[], length: number): Float64Array | undefined {
+  if (typeof arr[0] !== 'number') return undefined;
+  try {
+    return new Float64Array(length);
+  } catch {
+    return undefined;
   }
 }
