@@ -75,11 +75,14 @@ export class Notifier {
       if (!target) byAudience.set(audience, (target = { listeners: [...audience], events: [] }));
       target.events.push(batch.events[i]!);
     });
-    this.#callEach([...this.loaderListeners], this.loaderListeners, batch.events);
-    for (const [audience, { listeners, events }] of byAudience) this.#callEach(listeners, audience, events);
+    // Frozen: every listener of a batch gets the same array, and one that emptied it (pop,
+    // `length = 0`) left the listeners after it with nothing. It fails in that listener instead.
+    this.#callEach([...this.loaderListeners], this.loaderListeners, Object.freeze(batch.events));
+    for (const [audience, { listeners, events }] of byAudience)
+      this.#callEach(listeners, audience, Object.freeze(events));
   }
 
-  #callEach(snapshot: Listener[], current: Set<Listener>, events: UpdateEvent[]): void {
+  #callEach(snapshot: Listener[], current: Set<Listener>, events: readonly UpdateEvent[]): void {
     for (const listener of snapshot) {
       if (this.#stopped) return;
       if (current.has(listener)) this.#call(listener, events);
@@ -87,9 +90,10 @@ export class Notifier {
   }
 
   /** A listener that throws must not stop the others, nor reach the host as an uncaught error. */
-  #call(listener: Listener, events: UpdateEvent[]): void {
+  #call(listener: Listener, events: readonly UpdateEvent[]): void {
     try {
-      listener(events);
+      // Frozen at run time (see #deliver); typed as the listener declares it.
+      listener(events as UpdateEvent[]);
     } catch (error) {
       this.#onError(error instanceof Error ? error : new Error(`A subscriber threw ${String(error)}`));
     }

@@ -10,7 +10,7 @@ import { loaderFactory, watchHostErrors } from './helpers.js';
 
 watchHostErrors();
 const make = loaderFactory();
-const P = keyPrefix('sparse');
+const P = keyPrefix(0, undefined);
 
 /** An array of `length` with `entries` set and holes everywhere else. */
 function sparse(length: number, entries: [number, unknown][]): unknown[] {
