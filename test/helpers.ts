@@ -114,6 +114,9 @@ export function batchingLoaderFactory(): (options?: Parameters<typeof createLoad
   };
 }
 
+// recordTasks and until are also written out in pool-executor-edges.test.ts: that file is kept
+// as it is while the mutation results that rest on it are current (an edit to a test file makes
+// Stryker re-test everything its tests killed); they move here when it next changes.
 export interface SentRun {
   fn: { source?: string };
   args: unknown[];

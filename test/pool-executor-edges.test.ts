@@ -4,21 +4,13 @@
  * cancelled, a batched run cancelled after it ended, the source of an inline function sent once
  * per thread, and exits of threads reported with their own exit code. Real threads.
  */
+import { Piscina } from 'piscina';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Outcome } from '../src/executor.js';
 import { LoaderClosedError, WorkerCrashedError } from '../src/index.js';
 import { resolveLoaderOptions } from '../src/options.js';
 import { PoolExecutor, type PoolSettings } from '../src/pool-executor.js';
-import {
-  HOLD,
-  nextTurn,
-  recordTasks,
-  ref,
-  release,
-  submitRun as submit,
-  until,
-  watchHostErrors,
-} from './helpers.js';
+import { HOLD, nextTurn, ref, release, submitRun as submit, watchHostErrors } from './helpers.js';
 import { gc } from './support/gc.js';
 
 watchHostErrors();
@@ -47,6 +39,27 @@ function executor(options: Record<string, unknown> = {}, extra: Partial<PoolSett
 const COUNT = '(n, ran) => { Atomics.add(new Int32Array(ran), 0, 1); return n; }';
 /** Takes 60 ms of the thread's time; returns `n`. */
 const SLOW_60 = '(n) => { const end = Date.now() + 60; while (Date.now() < end); return n; }';
+
+interface SentRun {
+  fn: { source?: string };
+  args: unknown[];
+}
+/** Every task handed to Piscina from now on: its runs as sent, and whether it went as a batch. */
+function recordTasks(): { runs: SentRun[]; batch: boolean }[] {
+  const tasks: { runs: SentRun[]; batch: boolean }[] = [];
+  const run = Piscina.prototype.run;
+  vi.spyOn(Piscina.prototype, 'run').mockImplementation(function (this: Piscina, task: unknown, ...rest) {
+    const { batch } = task as { batch?: SentRun[] };
+    tasks.push(batch ? { runs: batch, batch: true } : { runs: [task as SentRun], batch: false });
+    return run.call(this, task, ...rest);
+  });
+  return tasks;
+}
+
+/** Waits (yielding to the event loop) until `check` holds. */
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await nextTurn();
+}
 
 describe("a run's handle", () => {
   it('answers startedAt() with undefined while its run waits in the queue, a number once it runs', async () => {
