@@ -44,8 +44,13 @@ export function moduleTask<F extends (...args: any[]) => unknown = (...args: unk
   if (moduleUrlOrPath instanceof URL) url = moduleUrlOrPath.href;
   else if (typeof moduleUrlOrPath !== 'string' || moduleUrlOrPath === '')
     throw invalid('moduleUrlOrPath', moduleUrlOrPath, 'a file URL or a path');
-  else if (/^(file|data):/.test(moduleUrlOrPath)) url = moduleUrlOrPath;
+  // A scheme has two letters or more: `C:\\…` is a Windows path.
+  else if (/^[a-z][a-z0-9+.-]+:/i.test(moduleUrlOrPath)) url = moduleUrlOrPath;
   else url = pathToFileURL(isAbsolute(moduleUrlOrPath) ? moduleUrlOrPath : resolve(moduleUrlOrPath)).href;
+  // What a thread can import. Any other scheme (http:, https:) failed only at run time, taken
+  // for a path: a file not found under the working directory.
+  if (!/^(file|data|node):/i.test(url))
+    throw invalid('moduleUrlOrPath', moduleUrlOrPath, 'a file: or data: URL, a node: built-in, or a path');
   return Object.freeze({ [MODULE_TASK]: true as const, url, exportName });
 }
 
