@@ -95,7 +95,7 @@ export class Notifier {
       // Frozen at run time (see #deliver); typed as the listener declares it.
       listener(events as UpdateEvent[]);
     } catch (error) {
-      this.#onError(error instanceof Error ? error : new Error(`A subscriber threw ${String(error)}`));
+      this.#onError(subscriberError(error));
     }
   }
 
@@ -103,4 +103,24 @@ export class Notifier {
     this.#stopped = true;
     this.#open.clear();
   }
+}
+
+/**
+ * What a listener threw, as an Error for onError. Read with care: `instanceof` on a revoked
+ * Proxy throws, and so does `String()` of an object with no prototype; either, thrown from the
+ * catch in #call, took the host process down.
+ */
+function subscriberError(thrown: unknown): Error {
+  try {
+    if (thrown instanceof Error) return thrown;
+  } catch {
+    // A Proxy whose reads throw: shown by what it is below.
+  }
+  let shown: string;
+  try {
+    shown = String(thrown);
+  } catch {
+    shown = `a value that cannot be shown (${typeof thrown})`;
+  }
+  return new Error(`A subscriber threw ${shown}`);
 }
