@@ -88,3 +88,42 @@ describe.each(Object.entries(UNREADABLE))('a function that throws %s', (_, sourc
     });
   });
 });
+
+describe('a function whose thrown error, once read, changes Error.prototype so that reading any error throws', () => {
+  it('fails its own run with an UnsendableValueError; runs queued behind it on its thread go on', async () => {
+    const loader = makeLoader({ threads: 1 });
+    const quick = loader.asyncLoad((n: number) => n * 2);
+    const thrower = loader.asyncLoad(() => {
+      const error = new Error('hostile');
+      Object.defineProperty(error, 'cause', {
+        get() {
+          for (const k of ['name', 'cause'])
+            Object.defineProperty(Error.prototype, k, {
+              get() {
+                throw new Error(`getter ${k}`);
+              },
+              configurable: true,
+            });
+          throw new Error('cause getter');
+        },
+      });
+      throw error;
+    });
+    const before = Array.from({ length: 10 }, (_, i) => quick.wait(i));
+    const thrown = thrower.wait().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const after = Array.from({ length: 10 }, (_, i) => quick.wait(100 + i));
+    expect(await thrown).toMatchObject({ code: 'ERR_ASYNC_LOAD_UNSENDABLE_VALUE' });
+    expect(await Promise.all([...before, ...after])).toEqual([
+      ...Array.from({ length: 10 }, (_, i) => i * 2),
+      ...Array.from({ length: 10 }, (_, i) => (100 + i) * 2),
+    ]);
+    // And errors read right again on that thread afterwards.
+    const fails = loader.asyncLoad(() => {
+      throw new RangeError('plain');
+    });
+    await expect(fails.wait()).rejects.toThrow(RangeError);
+  });
+});

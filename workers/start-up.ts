@@ -174,10 +174,29 @@ const GUARDED: [object, PropertyKey][] = [
   [Object.getPrototypeOf(Uint8Array.prototype) as object, 'set'],
   [globalThis, 'Uint8Array'],
   [globalThis, 'ArrayBuffer'],
-  // Read by the codec on every reply: replaced, each later run's arrays or typed arrays would be
-  // refused as unsendable.
+  // Read by the codec on every reply and every argument: replaced, they made later runs of other
+  // functions fail, hang (an error that could not be carried back), receive the codec's own
+  // tagged objects, or send a typed array's whole backing buffer (lying byteOffset/byteLength).
   [Array, 'isArray'],
   [ArrayBuffer, 'isView'],
+  ...(
+    ['getPrototypeOf', 'keys', 'hasOwn', 'defineProperty', 'getOwnPropertyNames', 'create', 'assign'] as const
+  ).map((k): [object, PropertyKey] => [Object, k]),
+  [Number, 'isInteger'],
+  ...(['Number', 'String', 'Date', 'RegExp', 'URL', 'Error', 'AggregateError'] as const).map(
+    (k): [object, PropertyKey] => [globalThis, k],
+  ),
+  [Error, 'captureStackTrace'],
+  [Error, Symbol.hasInstance],
+  // A getter put on Error.prototype (`name`, `cause`) made even the error that says an error
+  // could not be carried impossible to build.
+  ...(['name', 'message', 'cause', 'stack', 'toString', 'errors'] as const).map(
+    (k): [object, PropertyKey] => [Error.prototype, k],
+  ),
+  ...(['buffer', 'byteOffset', 'byteLength', 'length'] as const).map((k): [object, PropertyKey] => [
+    Object.getPrototypeOf(Uint8Array.prototype) as object,
+    k,
+  ]),
 ];
 const getDescriptor = Reflect.getOwnPropertyDescriptor;
 const defineProperty = Reflect.defineProperty;

@@ -11,6 +11,7 @@ import { now, reflectApply, restoreBuiltins, takeMachinery } from './start-up.js
 import { types } from 'node:util';
 import { parentPort, threadId } from 'node:worker_threads';
 import { decode, encodeThrown, prepare, type Carried } from '../src/codec.js';
+import { UnsendableValueError } from '../src/errors.js';
 import {
   MAX_START_WAIT_MS,
   type BatchDone,
@@ -114,9 +115,26 @@ async function execute(
   } catch (error) {
     context.settled = true;
     restoreBuiltins();
-    return reply(task.nonce, false, encodeThrown(explain(error)), startedAt, now(), arrivedAt);
+    let carried: Carried;
+    try {
+      carried = encodeThrown(explain(error));
+    } catch {
+      // Encoding itself threw (built-ins it reads were changed in a way restoreBuiltins does not
+      // undo): a reply is still owed, or the run, and every run queued behind it, waits forever.
+      carried = UNCARRIABLE;
+    }
+    return reply(task.nonce, false, carried, startedAt, now(), arrivedAt);
   }
 }
+
+/** Prepared before any user code runs, so that sending it reads nothing a function can change. */
+const UNCARRIABLE = encodeThrown(
+  new UnsendableValueError(
+    'error',
+    'what the function threw, and could not be read',
+    'Built-ins the thread relies on were changed, during the run, so that reading it throws.',
+  ),
+);
 
 /** Where a batch's replies go, taken before user code runs (postMessage is locked: start-up.ts). */
 const replies = parentPort!;
