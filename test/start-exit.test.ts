@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WorkerCrashedError, WorkerStartError, createLoader, type Loader } from '../src/index.js';
 import { watchHostErrors } from './helpers.js';
 
@@ -34,17 +34,24 @@ function within(promise: Promise<unknown>, ms: number): Promise<unknown> {
   ]);
 }
 
+/** Threads started from now on exit while starting, until the returned flag file is removed. */
+function threadsExitWhileStarting(): string {
+  dir = mkdtempSync(join(tmpdir(), 'async-load-exit-'));
+  const flag = join(dir, 'exit');
+  writeFileSync(flag, '');
+  process.env.ASYNC_LOAD_TEST_EXIT_WHILE = flag;
+  process.execArgv.push(
+    '--require',
+    fileURLToPath(new URL('./fixtures/exits-while-starting.cjs', import.meta.url)),
+  );
+  return flag;
+}
+
 describe('threads that exit while starting', () => {
   it.each([1, 2])(
     'with %i thread(s): first and later runs fail with WorkerStartError; once threads start, the next call runs',
     async (threads) => {
-      // Threads exit while the flag file is there (test/fixtures/exits-while-starting.cjs).
-      dir = mkdtempSync(join(tmpdir(), 'async-load-exit-'));
-      const flag = join(dir, 'exit');
-      writeFileSync(flag, '');
-      process.env.ASYNC_LOAD_TEST_EXIT_WHILE = flag;
-      const preload = fileURLToPath(new URL('./fixtures/exits-while-starting.cjs', import.meta.url));
-      process.execArgv.push('--require', preload);
+      const flag = threadsExitWhileStarting();
       const lost: Error[] = [];
       const loader = createLoader({ threads, onError: (error) => lost.push(error) });
       loaders.push(loader);
@@ -70,4 +77,27 @@ describe('threads that exit while starting', () => {
     },
     60_000,
   );
+});
+
+describe('an entry with refreshEvery whose threads cannot start', () => {
+  it('stops refreshing (no thread starts every refreshEvery); its next call runs it, and refreshes resume', async () => {
+    const flag = threadsExitWhileStarting();
+    const lost: Error[] = [];
+    const loader = createLoader({ threads: 1, onError: (error) => lost.push(error) });
+    loaders.push(loader);
+    const double = loader.asyncLoad((n: number) => n * 2, { refreshEvery: 50 });
+    const first = await within(double.wait(1), 15_000);
+    expect((first as { error: unknown }).error).toBeInstanceOf(WorkerStartError);
+    // Refreshing every 50 ms would have run it again about ten times by now, each time starting
+    // threads (and failing to).
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(double.state(1)).toMatchObject({ status: 'error', runs: 1 });
+    rmSync(flag);
+    expect(await within(double.wait(1), 15_000)).toEqual({ value: 2 });
+    // Refreshing again, from that run.
+    await vi.waitFor(() => expect(double.state(1).runs).toBeGreaterThanOrEqual(4), {
+      timeout: 15_000,
+      interval: 20,
+    });
+  }, 60_000);
 });
