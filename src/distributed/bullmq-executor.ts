@@ -320,7 +320,7 @@ export class BullmqExecutor implements Executor {
         }
       }
       // A refresh is added only by the process that owns the entry's lease; others follow it.
-      if (request.notBefore !== undefined && !(await this.#mayRefresh(run))) return;
+      if (request.notBefore !== undefined && !(await this.#mayRefresh(run, after))) return;
       const packed = this.#wire.pack(request.args);
       const data: JobData = {
         v: JOB_VERSION,
@@ -404,9 +404,10 @@ export class BullmqExecutor implements Executor {
 
   /**
    * A refresh request: true when this process owns the entry's lease (or has just taken it),
-   * and so adds the run. Otherwise the run follows the owner's and false is returned.
+   * and so adds the run. Otherwise the run follows the owner's and false is returned. `since`:
+   * the newest start #begin knew of; a run that started later settles this one.
    */
-  async #mayRefresh(run: PendingRun): Promise<boolean> {
+  async #mayRefresh(run: PendingRun, since: number | undefined): Promise<boolean> {
     const turn = await this.#leases.take(run.entry);
     this.#lastContact = now();
     if (run.done) return false;
@@ -420,9 +421,11 @@ export class BullmqExecutor implements Executor {
     );
     // The owner's run may have been announced after #begin read the entry's latest outcome and
     // before this run was listed as a follower: read it again now that announcements reach it.
-    const last = this.#known.get(entry)?.startedAt;
+    // Compared with what #begin knew, not with what is known now: that announcement, with no
+    // follower to settle, was remembered as known (and went to the loader, which ignores it
+    // while the entry runs), so this run would have waited for the lease to lapse.
     const meta = await readMeta(this.#client, this.#keys, entry);
-    if (meta?.startedAt !== undefined && (last === undefined || meta.startedAt > last)) {
+    if (meta?.startedAt !== undefined && (since === undefined || meta.startedAt > since)) {
       const stored = await readResult(this.#client, this.#keys, entry);
       if (stored) {
         const outcome = this.#outcomeOf(stored, entry);
