@@ -368,11 +368,8 @@ export class Coordinator {
     // Not after a run that found no thread able to start: refreshing would start threads again
     // every `refreshEvery` (a busy loop of thread starts at 100 ms, and a process that never
     // exits). The entry's next call runs it again, and its refreshes resume from that run.
-    if (
-      refreshEvery !== undefined &&
-      !this.#closed &&
-      !(!outcome.ok && outcome.error instanceof WorkerStartError)
-    )
+    const noThreads = !outcome.ok && outcome.error instanceof WorkerStartError;
+    if (refreshEvery !== undefined && !this.#closed && !noThreads)
       this.#scheduleRefresh(entry, anchor, refreshEvery);
     // Stryker disable next-line ConditionalExpression: the notifier delivers to the listeners it has at delivery, none when it wants none; the check saves the event
     if (this.#notifier.wants(entry.registration)) this.#notifier.push(entry.event(), entry.registration);

@@ -219,31 +219,8 @@ export class PoolExecutor implements Executor {
       settings.onError(crashError(error));
       this.#threadLost(error);
     });
-    // A thread that exits by itself between runs (a timer a function left behind called
-    // process.exit) takes no run with it, and Piscina replaces it without a word: onError
-    // hears of it here. Prepended: Piscina's own listener marks every exit as its own doing.
     // Replies of batched runs, posted by the thread as each run ends (see #handOffBatch).
     pool.on('message', (message: unknown) => this.#onStreamed(message));
-    pool.on('workerCreate', (info: { id: number; destroyed: boolean }) => {
-      // Read now: a thread's id reads -1 once it has exited.
-      const threadId = info.id;
-      const worker = pool.threads.find((w) => w.threadId === threadId);
-      worker?.prependOnceListener('exit', (code: number) => {
-        soon(() => {
-          this.#wake(pool);
-          if (pool === this.#pool) this.#starts.look();
-        });
-        if (pool !== this.#pool || this.#closed || info.destroyed || this.#doomed.has(threadId)) return;
-        for (const run of this.#handedOff) if (run.hand?.placement.threadId === threadId) return;
-        settings.onError(
-          new WorkerCrashedError(
-            `A worker thread exited between runs (exit code ${code}); work a function left running ` +
-              'after its run (a timer, a promise) may have called process.exit. The thread was replaced.',
-            { exitCode: code },
-          ),
-        );
-      });
-    });
     const starts = new StartWatch(
       () => pool.threads,
       settings.threads,
@@ -259,8 +236,32 @@ export class PoolExecutor implements Executor {
         this.#threadLost(error);
       },
     );
+    // A thread that exits by itself between runs (a timer a function left behind called
+    // process.exit) takes no run with it, and Piscina replaces it without a word: onError
+    // hears of it here. Prepended: Piscina's own listener marks every exit as its own doing.
+    pool.on('workerCreate', (info: { id: number; destroyed: boolean }) => {
+      // Read now: a thread's id reads -1 once it has exited.
+      const threadId = info.id;
+      starts.ready(threadId);
+      const worker = pool.threads.find((w) => w.threadId === threadId);
+      worker?.prependOnceListener('exit', (code: number) => {
+        soon(() => {
+          this.#wake(pool);
+          // Piscina may have started a replacement.
+          starts.look();
+        });
+        if (pool !== this.#pool || this.#closed || info.destroyed || this.#doomed.has(threadId)) return;
+        for (const run of this.#handedOff) if (run.hand?.placement.threadId === threadId) return;
+        settings.onError(
+          new WorkerCrashedError(
+            `A worker thread exited between runs (exit code ${code}); work a function left running ` +
+              'after its run (a timer, a promise) may have called process.exit. The thread was replaced.',
+            { exitCode: code },
+          ),
+        );
+      });
+    });
     this.#starts = starts;
-    pool.on('workerCreate', (info: { id: number }) => starts.ready(info.id));
     starts.look();
     return pool;
   }
