@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
  *   (faults, attribution, tampering, batches, values, functions, start times). A thread reports
  *   the mutants it reaches per test file, not per test (test/stryker/), so a survivor runs every
  *   listed file: against the whole suite that is two minutes a survivor.
- * - `slots` (the start slots, the stray-report channel and the executor's types) and `pool-1` to
+ * - `slots` (the start slots, the stray-report channel, the start watch and the executor's types) and `pool-1` to
  *   `pool-7` (the pool executor, by line range): against the whole mutation suite
  *   (vitest.mutate.config.ts, real threads), one process at a time. Apart because the pool
  *   executor's 750 mutants take hours (every test with threads reaches it), and a run's results
@@ -64,7 +64,13 @@ function poolParts() {
 }
 
 export const GROUPS = {
-  key: { files: ['src/key.ts'], threadFree: true },
+  key: {
+    files: ['src/key.ts'],
+    threadFree: true,
+    // Its end-to-end run of a huge sparse argument starts one thread: two processes still fit.
+    threadTests: ['test/key-sparse.test.ts'],
+    concurrency: 2,
+  },
   pure: {
     files: [
       'src/kinds.ts',
@@ -77,6 +83,10 @@ export const GROUPS = {
       'src/thread-answers.ts',
     ],
     threadFree: true,
+    // The module specifiers moduleTask() accepts, and thrown values the codec cannot read: each
+    // file starts a few threads, so two processes still fit.
+    threadTests: ['test/module-task-specifiers.test.ts', 'test/thrown-unreadable.test.ts'],
+    concurrency: 2,
   },
   coordinator: {
     files: [
@@ -103,6 +113,9 @@ export const GROUPS = {
       'test/wrapper-forms.test.ts',
       'test/durations.test.ts',
       'test/wrapper-fake.test.ts',
+      'test/listener-events.test.ts',
+      // Runs that found no thread able to start: run again on the next call, no refresh before.
+      'test/start-exit.test.ts',
       // Thread-free, but named: its messages mention createLoader(), which the selection skips.
       'test/options-messages.test.ts',
     ],
@@ -129,10 +142,18 @@ export const GROUPS = {
       'test/stray-culprit.test.ts',
       'test/batch-runs.test.ts',
       'test/worker-start-time.test.ts',
+      'test/codec-builtins.test.ts',
+      'test/thrown-unreadable.test.ts',
     ],
   },
   slots: {
-    files: ['src/start-slots.ts', 'src/stray-reports.ts', 'src/protocol.ts', 'src/executor.ts'],
+    files: [
+      'src/start-slots.ts',
+      'src/stray-reports.ts',
+      'src/start-watch.ts',
+      'src/protocol.ts',
+      'src/executor.ts',
+    ],
     threadFree: false,
   },
   ...poolParts(),
@@ -149,6 +170,7 @@ export const GROUPS = {
           'test/distributed/executor-apps.test.ts',
           'test/distributed/executor-redis-down.test.ts',
           'test/distributed/executor-refused.test.ts',
+          'test/distributed/follower-race.test.ts',
         ],
       ],
       ['distributed-2', ['src/distributed/**/*.ts', '!src/distributed/bullmq-executor.ts'], []],
