@@ -38,5 +38,8 @@ export default {
   htmlReporter: { fileName: `reports/mutation/${name}.html` },
   jsonReporter: { fileName: `reports/mutation/${name}.json` },
   tempDirName: '.stryker-tmp',
+  // Not copied into the sandbox: the sandboxes of a second run started with `--tempDirName
+  // .stryker-tmp-<x>` (a copy of one changing under the copy failed the run).
+  ignorePatterns: ['/.stryker-tmp*'],
   cleanTempDir: true,
 };
