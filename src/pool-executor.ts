@@ -9,7 +9,13 @@ import { Piscina, queueOptionsSymbol } from 'piscina';
 import type { ResourceLimits } from 'node:worker_threads';
 import { now } from './clock.js';
 import { decode } from './codec.js';
-import { LoaderClosedError, QueueFullError, TimeoutError, WorkerCrashedError } from './errors.js';
+import {
+  LoaderClosedError,
+  QueueFullError,
+  TimeoutError,
+  WorkerCrashedError,
+  type WorkerStartError,
+} from './errors.js';
 import type { Executor, Outcome, RunHandle, RunRequest } from './executor.js';
 import type { BatchMessage, FunctionRef, ResultMessage, TaskMessage, WorkerSetup } from './protocol.js';
 import { StartSlots, type SlotRef } from './start-slots.js';
@@ -57,6 +63,8 @@ class PendingRun implements RunHandle {
   done = false;
   /** Handed to a thread that died before the run started, and handed over again once. */
   retried = false;
+  /** The pool that was current when the run came, by number (see #checkStall). */
+  cameOn = 0;
   /** A thread answered that it lacks the inline function: send the source with it. */
   needsSource = false;
   /** The current hand-off (its placement says which thread took it). */
@@ -135,8 +143,8 @@ export class PoolExecutor implements Executor {
    * leaves the set when its thread has exited, by which time Piscina has dropped the thread.
    */
   readonly #doomed = new Set<number>();
-  /** Pools replaced in a row with runs waiting and no run starting in between (see #checkStall). */
-  #stalls = 0;
+  /** Pools started so far, less one: the current pool's number (see #checkStall). */
+  #poolNumber = 0;
   /** The last thread failure, the cause given to WorkerStartError. */
   #lastLoss: unknown;
   #stallCheckQueued = false;
@@ -271,6 +279,7 @@ export class PoolExecutor implements Executor {
     if (this.#inFlight >= this.#capacity) throw new QueueFullError(this.#maxQueue);
     this.#inFlight++;
     const run = new PendingRun(this, request, onSettle);
+    run.cameOn = this.#poolNumber;
     if (request.notBefore !== undefined) this.#due.push(run);
     else this.#queue.push(run);
     this.#pump();
@@ -538,8 +547,6 @@ export class PoolExecutor implements Executor {
       }
       return this.#settleHand(hand, undefined);
     }
-    // A run started on a thread: threads start.
-    this.#stalls = 0;
     const { arrivedAt, startedAt, finishedAt } = result;
     const payload = result.ok ? result.value : result.error;
     const value = result.encoded === true ? decode(payload) : payload;
@@ -583,8 +590,6 @@ export class PoolExecutor implements Executor {
       return this.#settleHand(hand, undefined);
     }
     const startedAt = this.#slots.startedAt(slot);
-    // A run started on a thread: threads start (a crash of a run is not a start failure).
-    if (startedAt !== undefined) this.#stalls = 0;
     this.#settleHand(hand, { ok: false, error: crashError(error), startedAt, finishedAt: now() });
   }
 
@@ -823,9 +828,11 @@ export class PoolExecutor implements Executor {
 
   /**
    * No thread alive or starting while runs wait for one: the pool cannot proceed by itself. It
-   * is replaced by a fresh pool, so that threads are tried again. The first time the waiting
-   * runs go over to it; if it stalls too before any run started, they fail with
-   * WorkerStartError rather than wait, and the next call tries again on another fresh pool.
+   * is replaced by a fresh pool, so that threads are tried again. Each run gets one fresh pool
+   * started after it came: runs that came while the stalled pool was current go over to the
+   * fresh one; runs that came earlier already had the stalled pool started for them, and fail
+   * with WorkerStartError rather than wait. So a call made once threads can start again runs,
+   * even if threads started before it go on exiting after it came.
    */
   #checkStall(): void {
     if (this.#closed || this.#pool.threads.length > 0) return;
@@ -836,25 +843,24 @@ export class PoolExecutor implements Executor {
     }
     const queued = this.#head < this.#queue.length || this.#due.length > 0;
     if (waiting.length === 0 && !queued) return;
+    const stalled = this.#poolNumber;
     const old = this.#pool;
     this.#pool = this.#createPool();
+    this.#poolNumber++;
     // Its queued tasks settle as 'Terminating worker thread'; their runs are detached by then.
     this.#requeue(waiting);
     old.destroy().catch(() => undefined);
-    if (this.#stalls++ > 0) {
-      const error = startError(this.#lastLoss);
-      for (let i = this.#head; i < this.#queue.length; i++) {
-        const run = this.#queue[i]!;
-        this.#finish(run, { ok: false, error, startedAt: undefined, finishedAt: now() });
-      }
-      for (const run of this.#due)
-        this.#finish(run, { ok: false, error, startedAt: undefined, finishedAt: now() });
-      this.#due = [];
-      this.#queue = [];
-      this.#head = 0;
-      return;
-    }
+    const error = startError(this.#lastLoss);
+    // Failed ones stay in the queue: #pump skips runs that are done.
+    for (let i = this.#head; i < this.#queue.length; i++) this.#failStart(this.#queue[i]!, stalled, error);
+    for (const run of this.#due) this.#failStart(run, stalled, error);
     this.#pump();
+  }
+
+  /** Fails a run waiting for a thread that came before pool number `stalled` (see #checkStall). */
+  #failStart(run: PendingRun, stalled: number, error: WorkerStartError): void {
+    if (run.cameOn < stalled)
+      this.#finish(run, { ok: false, error, startedAt: undefined, finishedAt: now() });
   }
 
   async close(): Promise<void> {
