@@ -37,6 +37,12 @@ export interface PoolSettings {
    * loader option: tests set it when instrumented code makes every run slower than QUICK_MS.
    */
   quickMs?: number;
+  /**
+   * A batched run running longer than this (ms) has the runs behind it in its batch taken back;
+   * STEAL_MS unless set. Not a loader option: a test of what happens inside a batch sets it
+   * when instrumented code or a loaded machine makes a run of its batch take longer.
+   */
+  stealMs?: number;
 }
 
 /**
@@ -160,10 +166,12 @@ export class PoolExecutor implements Executor {
   /** Start slots: room for every task handed over to be a full batch. */
   readonly #slotCount: number;
   readonly #quickMs: number;
+  readonly #stealMs: number;
 
   constructor(settings: PoolSettings) {
     this.#settings = settings;
     this.#quickMs = settings.quickMs ?? QUICK_MS;
+    this.#stealMs = settings.stealMs ?? STEAL_MS;
     this.#handOffLimit = settings.threads * 4;
     this.#slotCount = this.#handOffLimit * MAX_BATCH;
     this.#slots = new StartSlots(this.#slotCount);
@@ -654,7 +662,7 @@ export class PoolExecutor implements Executor {
     this.#tasksHeld++;
     this.#batches.add(hands);
     // One timer for all batches in flight, not one per batch (see #steal).
-    this.#stealer ??= after(STEAL_MS, () => this.#stealRound());
+    this.#stealer ??= after(this.#stealMs, () => this.#stealRound());
     this.#post(pool, batch, placement).then(
       (result) => {
         this.#batchOver(hands);
@@ -708,16 +716,17 @@ export class PoolExecutor implements Executor {
     }
   }
 
-  /** Steals from every batch in flight (see #steal), every STEAL_MS while there are any. */
+  /** Steals from every batch in flight (see #steal), every #stealMs while there are any. */
   #stealRound(): void {
     this.#stealer = undefined;
     for (const hands of this.#batches) this.#steal(hands);
-    if (this.#batches.size > 0 && !this.#closed) this.#stealer = after(STEAL_MS, () => this.#stealRound());
+    if (this.#batches.size > 0 && !this.#closed)
+      this.#stealer = after(this.#stealMs, () => this.#stealRound());
   }
 
   /**
    * Takes back the runs of a batch that wait behind a run that has been running longer than
-   * STEAL_MS (a function that is usually quick, this time slow, or never settling): they have
+   * #stealMs (a function that is usually quick, this time slow, or never settling): they have
    * not started, so they are handed over again, to whichever thread is free, and the thread
    * skips them if it ever gets there.
    */
@@ -729,7 +738,7 @@ export class PoolExecutor implements Executor {
       if (hand.settled) continue;
       const startedAt = this.#slots.startedAt(hand.slot);
       if (startedAt !== undefined) {
-        if (at - startedAt > STEAL_MS) blocked = true;
+        if (at - startedAt > this.#stealMs) blocked = true;
         continue;
       }
       if (!blocked) continue;
