@@ -1,8 +1,11 @@
 /**
- * Notices a pool's threads that exit while starting. Piscina reports a thread (`workerCreate`)
- * only once it is ready, and a thread that exits before that (process.exit in a preloaded
- * module) raises no error event either: Piscina then stops starting threads for good, and runs
- * waiting for one waited for ever. So the pool's threads are looked at wherever Piscina may have
+ * Notices a pool's threads that exit while starting. Piscina reports a thread it starts later
+ * (a replacement, or one started on demand) with `workerCreate` only once it is ready, and one
+ * that exits before that (process.exit in a preloaded module) raises no error event either:
+ * Piscina then stops starting threads for good, and runs waiting for one waited for ever. (The
+ * threads it starts with, it counts as ready at once: one of those that exits while starting
+ * fails the task it holds, which the pool sees as a thread that died before its run started,
+ * and is replaced.) So the pool's threads are looked at wherever Piscina may have
  * started one (its constructor, run(), a replacement after an exit), and each is watched until
  * it exits; an exit before it was reported ready, with no error, is a start failure.
  */
