@@ -3,11 +3,7 @@
  * once, as a WorkerCrashedError that says so; after close(), threads that exit (while starting,
  * or terminated between runs) are not reported at all. Real threads.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   LoaderClosedError,
   WorkerCrashedError,
@@ -16,40 +12,13 @@ import {
   type Loader,
 } from '../src/index.js';
 import { watchHostErrors } from './helpers.js';
+import { useExitingThreads } from './support/exiting-threads.js';
 
 watchHostErrors();
 
-const execArgv = [...process.execArgv];
 const loaders: Loader[] = [];
-let dir = '';
-afterEach(async () => {
-  process.execArgv.splice(0, process.execArgv.length, ...execArgv);
-  delete process.env.ASYNC_LOAD_TEST_EXIT_WHILE;
-  delete process.env.ASYNC_LOAD_TEST_EXIT_SEEN;
-  delete process.env.ASYNC_LOAD_TEST_EXIT_DELAY;
-  await Promise.all(loaders.splice(0).map((loader) => loader.close()));
-  rmSync(dir, { recursive: true, force: true });
-});
-
-/**
- * Threads started from now on exit while starting (test/fixtures/exits-while-starting.cjs);
- * each that sees the flag first appends a line to the returned file, then waits its delay
- * (`delays`: the first thread's, the second's, ...; the last for all after).
- */
-function threadsExitWhileStarting(...delays: number[]): { seen: () => number } {
-  dir = mkdtempSync(join(tmpdir(), 'async-load-exit-'));
-  const flag = join(dir, 'exit');
-  const seen = join(dir, 'seen');
-  writeFileSync(flag, '');
-  process.env.ASYNC_LOAD_TEST_EXIT_WHILE = flag;
-  process.env.ASYNC_LOAD_TEST_EXIT_SEEN = seen;
-  process.env.ASYNC_LOAD_TEST_EXIT_DELAY = delays.join(',');
-  process.execArgv.push(
-    '--require',
-    fileURLToPath(new URL('./fixtures/exits-while-starting.cjs', import.meta.url)),
-  );
-  return { seen: () => (existsSync(seen) ? readFileSync(seen, 'utf8').split('\n').length - 1 : 0) };
-}
+/** Threads that see the flag count themselves, then wait their delay before they exit. */
+const threadsExitWhileStarting = useExitingThreads(loaders);
 
 describe('onError and threads that exit', () => {
   it('hears each thread that exited while starting, as a WorkerCrashedError that says so', async () => {

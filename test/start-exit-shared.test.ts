@@ -5,51 +5,22 @@
  * instead of pending, nothing spreads between loaders, and once threads can start again every
  * caller is served. Real threads.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { rmSync } from 'node:fs';
+import { describe, expect, it, vi } from 'vitest';
 import { WorkerStartError, createLoader, type Loader } from '../src/index.js';
 import { watchHostErrors } from './helpers.js';
+import { settledWithin, useExitingThreads } from './support/exiting-threads.js';
 
 watchHostErrors();
 
-const execArgv = [...process.execArgv];
 const loaders: Loader[] = [];
-let dir = '';
-afterEach(async () => {
-  process.execArgv.splice(0, process.execArgv.length, ...execArgv);
-  delete process.env.ASYNC_LOAD_TEST_EXIT_WHILE;
-  delete process.env.ASYNC_LOAD_TEST_EXIT_SEEN;
-  delete process.env.ASYNC_LOAD_TEST_EXIT_DELAY;
-  await Promise.all(loaders.splice(0).map((loader) => loader.close()));
-  rmSync(dir, { recursive: true, force: true });
-});
+const exitingThreads = useExitingThreads(loaders);
 
 /** What a promise settled with, or 'pending' if it did not within 15 s. */
-function settled(promise: Promise<unknown>): Promise<unknown> {
-  return Promise.race([
-    promise.then(
-      (value) => ({ value }),
-      (error: unknown) => ({ error }),
-    ),
-    new Promise((resolve) => setTimeout(() => resolve('pending'), 15_000)),
-  ]);
-}
+const settled = (promise: Promise<unknown>): Promise<unknown> => settledWithin(promise, 15_000);
 
 /** Threads started from now on exit while starting, until the returned flag file is removed. */
-function threadsExitWhileStarting(): string {
-  dir = mkdtempSync(join(tmpdir(), 'async-load-exit-'));
-  const flag = join(dir, 'exit');
-  writeFileSync(flag, '');
-  process.env.ASYNC_LOAD_TEST_EXIT_WHILE = flag;
-  process.execArgv.push(
-    '--require',
-    fileURLToPath(new URL('./fixtures/exits-while-starting.cjs', import.meta.url)),
-  );
-  return flag;
-}
+const threadsExitWhileStarting = (): string => exitingThreads().flag;
 
 function loader(options: Parameters<typeof createLoader>[0] = {}): Loader {
   const created = createLoader({ onError: () => {}, ...options });
@@ -118,13 +89,8 @@ describe('threads that exit while starting, beyond one loader and one caller', (
   it.each([1, 2])(
     'a call made once threads can start again runs, even as threads started before then exit (%i thread(s))',
     async (threads) => {
-      const flag = threadsExitWhileStarting();
       // Threads that see the flag say so, then take 1.5 s to exit.
-      const seen = join(dir, 'seen');
-      process.env.ASYNC_LOAD_TEST_EXIT_SEEN = seen;
-      process.env.ASYNC_LOAD_TEST_EXIT_DELAY = '1500';
-      const seenCount = (): number =>
-        existsSync(seen) ? readFileSync(seen, 'utf8').split('\n').length - 1 : 0;
+      const { flag, seen: seenCount } = exitingThreads(1500);
       const double = loader({ threads }).asyncLoad((n: number) => n * 2);
       expect(await settled(double.wait(1))).toEqual(startFailure);
       // The pool tries again with threads started as the call failed: once they have all seen

@@ -3,49 +3,18 @@
  * every run, the first and any later one, fails with WorkerStartError instead of pending, and
  * once threads can start again, the next call runs. Real threads.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { rmSync } from 'node:fs';
+import { describe, expect, it, vi } from 'vitest';
 import { WorkerCrashedError, WorkerStartError, createLoader, type Loader } from '../src/index.js';
 import { watchHostErrors } from './helpers.js';
+import { settledWithin as within, useExitingThreads } from './support/exiting-threads.js';
 
 watchHostErrors();
 
-const execArgv = [...process.execArgv];
 const loaders: Loader[] = [];
-let dir = '';
-afterEach(async () => {
-  process.execArgv.splice(0, process.execArgv.length, ...execArgv);
-  delete process.env.ASYNC_LOAD_TEST_EXIT_WHILE;
-  await Promise.all(loaders.splice(0).map((loader) => loader.close()));
-  rmSync(dir, { recursive: true, force: true });
-});
-
-/** What a promise settled with, or 'pending' if it did not within `ms`. */
-function within(promise: Promise<unknown>, ms: number): Promise<unknown> {
-  return Promise.race([
-    promise.then(
-      (value) => ({ value }),
-      (error: unknown) => ({ error }),
-    ),
-    new Promise((resolve) => setTimeout(() => resolve('pending'), ms)),
-  ]);
-}
-
 /** Threads started from now on exit while starting, until the returned flag file is removed. */
-function threadsExitWhileStarting(): string {
-  dir = mkdtempSync(join(tmpdir(), 'async-load-exit-'));
-  const flag = join(dir, 'exit');
-  writeFileSync(flag, '');
-  process.env.ASYNC_LOAD_TEST_EXIT_WHILE = flag;
-  process.execArgv.push(
-    '--require',
-    fileURLToPath(new URL('./fixtures/exits-while-starting.cjs', import.meta.url)),
-  );
-  return flag;
-}
+const exitingThreads = useExitingThreads(loaders);
+const threadsExitWhileStarting = (): string => exitingThreads().flag;
 
 describe('threads that exit while starting', () => {
   it.each([1, 2])(
