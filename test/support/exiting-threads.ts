@@ -24,17 +24,19 @@ export interface ExitingThreads {
  */
 export function useExitingThreads(loaders: Loader[]): (...delays: number[]) => ExitingThreads {
   const execArgv = [...process.execArgv];
-  let dir = '';
+  // Every folder made during the test: a test may ask more than once.
+  const dirs: string[] = [];
   afterEach(async () => {
     process.execArgv.splice(0, process.execArgv.length, ...execArgv);
     delete process.env.ASYNC_LOAD_TEST_EXIT_WHILE;
     delete process.env.ASYNC_LOAD_TEST_EXIT_SEEN;
     delete process.env.ASYNC_LOAD_TEST_EXIT_DELAY;
     await Promise.all(loaders.splice(0).map((loader) => loader.close()));
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   });
   return (...delays) => {
-    dir = mkdtempSync(join(tmpdir(), 'async-load-exit-'));
+    const dir = mkdtempSync(join(tmpdir(), 'async-load-exit-'));
+    dirs.push(dir);
     const flag = join(dir, 'exit');
     const seen = join(dir, 'seen');
     writeFileSync(flag, '');
