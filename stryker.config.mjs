@@ -28,8 +28,8 @@ export default {
   // group may set its own (the distributed tests wait on a redis-server, not on the CPU).
   concurrency: group.concurrency ?? (group.threadFree && !('threadTests' in group) ? 2 : 1),
   timeoutMS: 4000,
-  // The initial run of the whole mutation suite, instrumented, takes 3 to 5 minutes here, longer
-  // beside a second Stryker run; the default (5) aborted a group before it tested anything.
+  // A group's initial test run, instrumented, takes up to 5 minutes here beside a second Stryker
+  // run (the whole mutation suite did); the default (5) aborted a group before it tested anything.
   dryRunTimeoutMinutes: 20,
   timeoutFactor: 1.25,
   incremental: true,

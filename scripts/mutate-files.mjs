@@ -20,10 +20,10 @@ import { readFileSync } from 'node:fs';
  *   the mutants it reaches per test file, not per test (test/stryker/), so a survivor runs every
  *   listed file: against the whole suite that is two minutes a survivor.
  * - `slots` (the start slots, the stray-report channel, the start watch and the executor's types) and `pool-1` to
- *   `pool-7` (the pool executor, by line range): against the whole mutation suite
- *   (vitest.mutate.config.ts, real threads), one process at a time. Apart because the pool
- *   executor's 750 mutants take hours (every test with threads reaches it), and a run's results
- *   are kept only once it ends.
+ *   `pool-7` (the pool executor, by line range): against the thread-free tests and the files in
+ *   `POOL_TESTS`, one process at a time. Apart because the pool executor's 750 mutants take hours
+ *   on a first run (every test with threads reaches it), and a run's results are kept only once
+ *   it ends.
  * - `distributed-1`, `distributed-2`: the BullMQ executor's modules, against the thread-free tests and the files of
  *   test/distributed/ that test src/ in process (they start a redis-server; the others run the
  *   build). Nothing else reaches these modules, so the whole suite would only add cost.
