@@ -17,16 +17,18 @@ if (!group) throw new Error(`ASYNC_LOAD_MUTATE_GROUP=${name}: not one of ${Objec
 export default {
   testRunner: 'vitest',
   vitest: {
-    configFile: group.threadFree ? 'vitest.mutate-unit.config.ts' : 'vitest.mutate.config.ts',
+    // Every group: the thread-free tests plus its own list (vitest.mutate.config.ts, the whole
+    // mutation suite, is their base; a survivor against it cost minutes).
+    configFile: 'vitest.mutate-unit.config.ts',
     related: false,
   },
   plugins: ['@stryker-mutator/vitest-runner'],
   mutate: group.files,
   coverageAnalysis: 'perTest',
   checkers: [],
-  // Thread-free tests only: one test process per core. Otherwise one: tests start real threads. A
-  // group may set its own (the distributed tests wait on a redis-server, not on the CPU).
-  concurrency: group.concurrency ?? (group.threadFree && !('threadTests' in group) ? 2 : 1),
+  // One test process: every group's list has tests that start real threads. A group may set its
+  // own (the distributed tests wait on a redis-server, not on the CPU).
+  concurrency: group.concurrency ?? 1,
   timeoutMS: 4000,
   // A group's initial test run, instrumented, takes up to 5 minutes here beside a second Stryker
   // run (the whole mutation suite did); the default (5) aborted a group before it tested anything.

@@ -4,9 +4,8 @@ import mutate from './vitest.mutate.config.js';
 import { GROUPS, type MutateGroup } from './scripts/mutate-files.mjs';
 
 /**
- * The thread-free part of the mutation suite, for the groups that set `threadFree`
- * (scripts/mutate-files.mjs): test files that never create a loader (picked by their text), so
- * no real threads, plus a group's `threadTests`. A mutant of the key, the codec or the loader is
+ * The mutation suite of every group (scripts/mutate-files.mjs): test files that never create a
+ * loader (picked by their text), so no real threads, plus a group's `threadTests`. A mutant of the key, the codec or the loader is
  * reached by nearly every test of the whole suite, so one that survives would cost the whole
  * suite (about a minute instrumented); here it costs these tests. Fewer tests can only kill
  * fewer mutants: such a group's score is a lower bound of what the whole suite would give.

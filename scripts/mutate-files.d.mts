@@ -2,11 +2,9 @@
 export interface MutateGroup {
   /** Globs of the files this group mutates (or `path:first-last`, a line range). */
   readonly files: readonly string[];
-  /** Tested against the thread-free tests (plus `threadTests`), not the whole mutation suite. */
-  readonly threadFree: boolean;
-  /** Test files with threads added to a thread-free group's tests. */
+  /** Test files with threads run besides the thread-free tests (vitest.mutate-unit.config.ts). */
   readonly threadTests?: readonly string[];
-  /** Test processes at once; by default two for thread-free groups, else one. */
+  /** Test processes at once; one by default (the listed tests start real threads). */
   readonly concurrency?: number;
 }
 export declare const GROUPS: Readonly<
@@ -21,6 +19,8 @@ export declare const GROUPS: Readonly<
     | 'pool-3'
     | 'pool-4'
     | 'pool-5'
+    | 'pool-6'
+    | 'pool-7'
     | 'distributed-1'
     | 'distributed-2',
     MutateGroup

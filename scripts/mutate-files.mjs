@@ -90,7 +90,7 @@ function poolParts() {
       .slice(0, -1)
       .map((start, i) => [
         `pool-${i + 1}`,
-        { files: [`${file}:${start}-${starts[i + 1] - 1}`], threadFree: true, threadTests: POOL_TESTS },
+        { files: [`${file}:${start}-${starts[i + 1] - 1}`], threadTests: POOL_TESTS },
       ]),
   );
 }
@@ -98,7 +98,6 @@ function poolParts() {
 export const GROUPS = {
   key: {
     files: ['src/key.ts'],
-    threadFree: true,
     // Its end-to-end run of a huge sparse argument starts one thread: two processes still fit.
     threadTests: ['test/key-sparse.test.ts'],
     concurrency: 2,
@@ -114,7 +113,6 @@ export const GROUPS = {
       'src/errors.ts',
       'src/thread-answers.ts',
     ],
-    threadFree: true,
     // The module specifiers moduleTask() accepts, and thrown values the codec cannot read: each
     // file starts a few threads, so two processes still fit.
     threadTests: ['test/module-task-specifiers.test.ts', 'test/thrown-unreadable.test.ts'],
@@ -135,7 +133,6 @@ export const GROUPS = {
       'src/create-loader.ts',
       'src/default-loader.ts',
     ],
-    threadFree: true,
     threadTests: [
       'test/options.test.ts',
       'test/calls.test.ts',
@@ -154,7 +151,6 @@ export const GROUPS = {
   },
   workers: {
     files: ['workers/**/*.ts'],
-    threadFree: true,
     threadTests: [
       'test/attribution.test.ts',
       'test/faults.test.ts',
@@ -188,7 +184,6 @@ export const GROUPS = {
       'src/protocol.ts',
       'src/executor.ts',
     ],
-    threadFree: true,
     threadTests: POOL_TESTS,
   },
   ...poolParts(),
@@ -213,7 +208,6 @@ export const GROUPS = {
       name,
       {
         files,
-        threadFree: true,
         // Two test processes: these tests start no threads and mostly wait on their redis-server.
         concurrency: 2,
         // Only these reach src/distributed/ (no file in test/ imports it); the other files in
